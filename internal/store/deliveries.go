@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+// Delivery is one webhook request as received.
+type Delivery struct {
+	ReceivedAt time.Time
+	Platform   enroll.Platform
+	Source     string
+	Path       string
+	SourceIP   string
+	// Headers are stored as given: the caller masks signatures.
+	Headers http.Header
+	// Body is stored only when KeepBody is true; its size and SHA-256 always.
+	Body     []byte
+	KeepBody bool
+	Status   int
+	Reason   string
+}
+
+// EnqueueFunc enqueues the enrollment of items inside the transaction that
+// creates them, so that an item exists if and only if its job does.
+type EnqueueFunc func(ctx context.Context, tx *sql.Tx, itemIDs []int64) error
+
+// Accepted is what a verified, parsed webhook asks the store to keep.
+type Accepted struct {
+	Delivery Delivery
+	Order    enroll.Order
+	// AwaitingPayment records the order without items, to be enrolled when a
+	// later delivery shows it paid.
+	AwaitingPayment bool
+}
+
+// SaveResult tells what an accepted delivery changed.
+type SaveResult struct {
+	DeliveryID int64
+	OrderID    int64
+	NewOrder   bool
+	// Enqueued lists items enqueued by this delivery: new ones and failed
+	// ones given another chance.
+	Enqueued []int64
+}
+
+// SaveDelivery records a delivery that created no order (a rejection, or an
+// unpaid order answered 402).
+func (db *DB) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = insertDelivery(ctx, tx, d, nil, 0)
+		return err
+	})
+	return id, err
+}
+
+// SaveAccepted stores a delivery, creates its order and items when they are
+// new, and enqueues what needs enrolling, all in one transaction. Items that
+// are pending or done are never enqueued again; failed ones get one more
+// chance.
+func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc) (SaveResult, error) {
+	var res SaveResult
+	parsed, err := json.Marshal(a.Order)
+	if err != nil {
+		return res, fmt.Errorf("encode order: %w", err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res = SaveResult{}
+		if err := db.upsertOrder(ctx, tx, a, &res); err != nil {
+			return err
+		}
+		if !a.AwaitingPayment {
+			if err := db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, &res); err != nil {
+				return err
+			}
+		}
+		d := a.Delivery
+		if !res.NewOrder && len(res.Enqueued) == 0 && d.Reason == "" {
+			d.Reason = "duplicate"
+		}
+		d.KeepBody = true
+		if res.DeliveryID, err = insertDelivery(ctx, tx, d, parsed, res.OrderID); err != nil {
+			return err
+		}
+		if len(res.Enqueued) == 0 {
+			return nil
+		}
+		if err := enqueue(ctx, tx, res.Enqueued); err != nil {
+			return fmt.Errorf("enqueue items of order %d: %w", a.Order.ID, err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (db *DB) upsertOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult) error {
+	o, now := a.Order, db.now()
+	status := enroll.OrderNew
+	if a.AwaitingPayment {
+		status = enroll.OrderAwaitingPayment
+	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)
+		ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id`,
+		o.Platform, o.Source, o.ID, o.Email, status, now).Scan(&res.OrderID)
+	if err == nil {
+		res.NewOrder = true
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("insert order %d: %w", o.ID, err)
+	}
+	err = tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
+		o.Platform, o.Source, o.ID).Scan(&res.OrderID)
+	if err != nil {
+		return fmt.Errorf("find order %d: %w", o.ID, err)
+	}
+	return nil
+}
+
+func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items []enroll.Item, res *SaveResult) error {
+	now := db.now()
+	for _, it := range items {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6)
+			ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id`,
+			orderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2
+				WHERE order_id = $3 AND sku = $4 AND email = $5 AND status = $6 RETURNING id`,
+				enroll.ItemPending, now, orderID, it.SKU, it.Email, enroll.ItemFailed).Scan(&id)
+		}
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue // pending or done already
+		case err != nil:
+			return fmt.Errorf("save item of order %d: %w", orderID, err)
+		}
+		res.Enqueued = append(res.Enqueued, id)
+	}
+	if len(res.Enqueued) == 0 {
+		return nil
+	}
+	return updateOrderStatus(ctx, tx, orderID, now)
+}
+
+func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
+	headers, err := json.Marshal(d.Headers)
+	if err != nil {
+		return 0, fmt.Errorf("encode headers: %w", err)
+	}
+	sum := sha256.Sum256(d.Body)
+	var body any
+	if d.KeepBody {
+		body = d.Body
+	}
+	var parsedText, order any
+	if parsed != nil {
+		parsedText = string(parsed)
+	}
+	if orderID != 0 {
+		order = orderID
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
+		body, parsed, body_size, body_sha256, status, reason, order_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
+		body, parsedText, len(d.Body), hex.EncodeToString(sum[:]), d.Status, d.Reason, order).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert delivery: %w", err)
+	}
+	return id, nil
+}

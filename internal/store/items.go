@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+// Work is what an enrollment job needs to know about its item.
+type Work struct {
+	ItemID   int64
+	OrderID  int64
+	Platform enroll.Platform
+	Source   string
+	// ExternalID is the shop's order id.
+	ExternalID int64
+	SKU        string
+	Email      string
+	CourseID   string
+	Status     enroll.ItemStatus
+	Attempts   int
+}
+
+// WorkFor loads an item for its enrollment job.
+func (db *DB) WorkFor(ctx context.Context, itemID int64) (Work, error) {
+	var w Work
+	err := db.sql.QueryRowContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
+		i.sku, i.email, i.course_id, i.status, i.attempts
+		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id = $1`, itemID).Scan(
+		&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
+		&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, fmt.Errorf("item %d: %w", itemID, enroll.ErrNotFound)
+	}
+	if err != nil {
+		return w, fmt.Errorf("load item %d: %w", itemID, err)
+	}
+	return w, nil
+}
+
+// Attempt is the outcome of one try at enrolling an item.
+type Attempt struct {
+	ItemID int64
+	// Outcome names what happened, e.g. "enrolled", "retry", "throttled", "failed".
+	Outcome    string
+	HTTPStatus int
+	Detail     string
+	// Status is the item's status after this attempt.
+	Status enroll.ItemStatus
+	// CourseID is recorded on the item when not empty.
+	CourseID string
+	// Counted is false for attempts that do not use up the retry budget,
+	// such as a throttled call.
+	Counted bool
+}
+
+// RecordAttempt stores an attempt, moves its item to the attempt's status
+// and updates the order's status, in one transaction.
+func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
+	now := db.now()
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
+			VALUES ($1, $2, $3, $4, $5)`, a.ItemID, now, a.Outcome, a.HTTPStatus, a.Detail); err != nil {
+			return fmt.Errorf("insert attempt of item %d: %w", a.ItemID, err)
+		}
+		counted := 0
+		if a.Counted {
+			counted = 1
+		}
+		lastError := a.Detail
+		if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
+			lastError = ""
+		}
+		var orderID int64
+		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, last_error = $3,
+			course_id = CASE WHEN $4 = '' THEN course_id ELSE $4 END, updated_at = $5
+			WHERE id = $6 RETURNING order_id`,
+			a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
+		if err != nil {
+			return fmt.Errorf("update item %d: %w", a.ItemID, err)
+		}
+		return updateOrderStatus(ctx, tx, orderID, now)
+	})
+}
+
+func updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT status FROM items WHERE order_id = $1`, orderID)
+	if err != nil {
+		return fmt.Errorf("read items of order %d: %w", orderID, err)
+	}
+	var statuses []enroll.ItemStatus
+	for rows.Next() {
+		var s enroll.ItemStatus
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return fmt.Errorf("read items of order %d: %w", orderID, err)
+		}
+		statuses = append(statuses, s)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read items of order %d: %w", orderID, err)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read items of order %d: %w", orderID, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`,
+		enroll.StatusOf(statuses), now, orderID)
+	if err != nil {
+		return fmt.Errorf("update order %d: %w", orderID, err)
+	}
+	return nil
+}

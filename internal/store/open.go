@@ -1,0 +1,122 @@
+// Package store keeps orders, their enrollment items, attempts and webhook
+// deliveries in a SQL database. All SQL of the receiver lives here.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// DB is the receiver's database.
+type DB struct {
+	sql *sql.DB
+	// Now tells the time; tests may replace it.
+	Now func() time.Time
+}
+
+// SQLitePath returns the file path a sqlite: database URL names, or an error
+// when the URL is not a SQLite URL this build supports.
+//
+//	sqlite:relative/path.db     relative to the working directory
+//	sqlite:/abs/path.db         absolute
+//	sqlite:///abs/path.db       absolute (also sqlite:////abs/path.db, as dj-database-url writes it)
+func SQLitePath(databaseURL string) (string, error) {
+	scheme, rest, ok := strings.Cut(databaseURL, ":")
+	if !ok || rest == "" {
+		return "", fmt.Errorf("database URL %q: want sqlite:<path>", databaseURL)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+	case "postgres", "postgresql", "pgsql":
+		return "", fmt.Errorf("database URL: PostgreSQL is not supported by this version; use sqlite:<path>")
+	default:
+		return "", fmt.Errorf("database URL: unsupported scheme %q; use sqlite:<path>", scheme)
+	}
+	if p, ok := strings.CutPrefix(rest, "//"); ok {
+		// sqlite://host/path has no host for SQLite: what follows is the path.
+		if strings.HasPrefix(p, "/") {
+			return "/" + strings.TrimLeft(p, "/"), nil
+		}
+		rest = p
+	}
+	if rest == "" {
+		return "", fmt.Errorf("database URL %q: empty path", databaseURL)
+	}
+	return rest, nil
+}
+
+// Open opens (creating if needed) the database a URL names. It does not
+// migrate the schema; call Migrate.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	path, err := SQLitePath(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer, and the job queue shares this
+	// pool. Never use the pool while holding a transaction on it.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &DB{sql: db, Now: time.Now}, nil
+}
+
+// SQL returns the underlying pool, for the job queue's driver.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time { return db.Now().UTC() }
+
+// inTx runs f in a transaction and commits when f returns nil.
+func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
