@@ -1,0 +1,101 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+type wooOrder struct {
+	ID          json.RawMessage `json:"id"`
+	DatePaidGMT json.RawMessage `json:"date_paid_gmt"`
+	Billing     json.RawMessage `json:"billing"`
+	LineItems   json.RawMessage `json:"line_items"`
+}
+
+type wooItem struct {
+	ID       json.RawMessage `json:"id"`
+	SKU      json.RawMessage `json:"sku"`
+	MetaData json.RawMessage `json:"meta_data"`
+}
+
+// wooMeta is one meta_data entry; plugins store anything in value.
+type wooMeta struct {
+	Value json.RawMessage `json:"value"`
+}
+
+// wooInputField is one field of the "Product Input Fields for WooCommerce"
+// plugin, which sends a buyer's inputs as a list of these in a meta value.
+type wooInputField struct {
+	Type  json.RawMessage `json:"type"`
+	Value json.RawMessage `json:"_value"`
+}
+
+// ParseWooCommerceOrder reads the body of a WooCommerce order.created
+// webhook. Source is left for the caller, who has it from a header.
+func ParseWooCommerceOrder(body []byte) (enroll.Order, error) {
+	var in wooOrder
+	if err := decodeOrder(body, &in); err != nil {
+		return enroll.Order{}, err
+	}
+	id, err := orderID(in.ID)
+	if err != nil {
+		return enroll.Order{}, err
+	}
+	var billing struct {
+		Email json.RawMessage `json:"email"`
+	}
+	_ = json.Unmarshal(in.Billing, &billing) // a null or odd billing just has no email
+	order := enroll.Order{
+		Platform: enroll.WooCommerce,
+		ID:       id,
+		Email:    str(billing.Email),
+		// WooCommerce creates orders before payment (bank transfer, cheque)
+		// and sets date_paid_gmt once the money is in.
+		Paid: str(in.DatePaidGMT) != "",
+	}
+	elems, err := lineItems(in.LineItems)
+	if err != nil {
+		return enroll.Order{}, err
+	}
+	for i, elem := range elems {
+		var li wooItem
+		if err := json.Unmarshal(elem, &li); err != nil {
+			return enroll.Order{}, fmt.Errorf("line item %d: %w", i, ErrNotOrder)
+		}
+		itemID, err := parseID(li.ID)
+		if err != nil {
+			return enroll.Order{}, fmt.Errorf("line item %d: %w", i, err)
+		}
+		// Items without a SKU or an email stay in, so the job can report
+		// why they were not enrolled instead of the order losing them.
+		order.Items = append(order.Items, enroll.Item{
+			LineItemID: itemID,
+			SKU:        str(li.SKU),
+			Email:      firstNonEmpty(wooLearner(li.MetaData), order.Email),
+		})
+	}
+	return order, nil
+}
+
+// wooLearner returns the email input field from the first meta_data entry
+// whose value is a list of input fields starting with an email field. Other
+// plugins' entries come in every shape and are skipped.
+func wooLearner(metaData json.RawMessage) string {
+	for _, raw := range elements(metaData) {
+		var m wooMeta
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		fields := elements(m.Value)
+		if len(fields) == 0 || fields[0][0] != '{' {
+			continue
+		}
+		var f wooInputField
+		if json.Unmarshal(fields[0], &f) == nil && str(f.Type) == "email" {
+			return str(f.Value)
+		}
+	}
+	return ""
+}
