@@ -1,0 +1,148 @@
+// Package jobs runs the durable enrollment jobs: one job per item, stored in
+// the same database as the orders so that saving an order and enqueueing its
+// enrollments commit together.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+// Options tune the queue. Zero values take the defaults noted.
+type Options struct {
+	// Workers is how many jobs run at once; 0 makes an insert-only queue.
+	Workers int
+	// MaxAttempts is how many counted attempts an item gets (default 25).
+	MaxAttempts int
+	// RetryDelay is the first retry's delay; each next one doubles, capped at MaxRetryDelay.
+	RetryDelay time.Duration
+	// MaxRetryDelay caps the delay between attempts (default 1h).
+	MaxRetryDelay time.Duration
+	// AutoEnroll and EmailStudents are sent with every enrollment.
+	AutoEnroll, EmailStudents bool
+	// JobTimeout bounds one attempt (default 2m).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may look running before it is taken to
+	// be lost (its process died) and run again (default JobTimeout + 1m).
+	RescueAfter time.Duration
+	// PollInterval is how often idle workers look for new jobs (default 1s).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 25
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 3 * time.Minute
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = time.Hour
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 2 * time.Minute
+	}
+	if o.RescueAfter <= o.JobTimeout {
+		o.RescueAfter = o.JobTimeout + time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Queue enqueues and works enrollment jobs.
+type Queue struct {
+	client      *river.Client[*sql.Tx]
+	maxAttempts int
+	working     bool
+}
+
+// Migrate creates or upgrades the queue's tables.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	return nil
+}
+
+// New builds a queue over the store's database. With opts.Workers > 0 and
+// lms set, Start runs enrollment workers.
+func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
+	opts.defaults()
+	cfg := &river.Config{
+		Logger:               opts.Logger.With("component", "queue"),
+		MaxAttempts:          opts.MaxAttempts,
+		JobTimeout:           opts.JobTimeout,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		FetchPollInterval:    opts.PollInterval,
+		FetchCooldown:        min(100*time.Millisecond, opts.PollInterval),
+		PollOnly:             true,
+	}
+	q := &Queue{maxAttempts: opts.MaxAttempts}
+	if opts.Workers > 0 && lms != nil {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &Worker{db: db, lms: lms, opts: opts})
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		q.working = true
+	}
+	client, err := river.NewClient(riversqlite.New(db.SQL()), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create job queue: %w", err)
+	}
+	q.client = client
+	return q, nil
+}
+
+// Enqueue inserts one enrollment job per item inside tx. It is a store.EnqueueFunc.
+func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, itemIDs []int64) error {
+	params := make([]river.InsertManyParams, len(itemIDs))
+	for i, id := range itemIDs {
+		params[i] = river.InsertManyParams{Args: Args{ItemID: id}, InsertOpts: &river.InsertOpts{MaxAttempts: q.maxAttempts}}
+	}
+	if _, err := q.client.InsertManyFastTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("insert %d jobs: %w", len(itemIDs), err)
+	}
+	return nil
+}
+
+// Start runs the workers until Stop. It does nothing on an insert-only queue.
+func (q *Queue) Start(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	if err := q.client.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching jobs, cancels running ones (they run again at the
+// next start) and waits for them to return, at most until ctx ends.
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	if err := q.client.StopAndCancel(ctx); err != nil {
+		return fmt.Errorf("stop workers: %w", err)
+	}
+	return nil
+}
