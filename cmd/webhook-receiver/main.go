@@ -1,0 +1,22 @@
+// Command webhook-receiver turns Shopify and WooCommerce order webhooks into
+// Open edX enrollments.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/cli"
+)
+
+func main() {
+	err := cli.Run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
+		if !errors.Is(err, cli.ErrUsage) {
+			fmt.Fprintln(os.Stderr, "webhook-receiver:", err)
+		}
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+// checkTimeout bounds each check that talks to another service.
+const checkTimeout = 15 * time.Second
+
+func check(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	fs := newFlagSet(env, "check", "Validate the configuration, open the database, obtain an OAuth2 token\nand probe the LMS bulk enrollment view. Exits non-zero if any check fails.")
+	flags.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	failed := 0
+	report := func(name string, err error, ok string) {
+		if err != nil {
+			failed++
+			fmt.Fprintf(env.stdout, "FAIL %-12s %v\n", name, err)
+			return
+		}
+		fmt.Fprintf(env.stdout, "ok   %-12s %s\n", name, ok)
+	}
+	cfg, warnings, err := flags.load(env)
+	report("config", err, fmt.Sprintf("%d Shopify shop(s), %d WooCommerce site(s)", len(cfg.Shopify), len(cfg.WooCommerce)))
+	if err != nil {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(env.stdout, "warn %-12s %s\n", "config", w)
+	}
+	msg, err := checkDatabase(ctx, cfg)
+	report("database", err, msg)
+	if lms := newLMSClient(cfg); lms == nil {
+		report("lms", fmt.Errorf("WEBHOOK_RECEIVER_LMS_BASE_URL is not set"), "")
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, checkTimeout)
+		_, err := lms.Token(tctx)
+		cancel()
+		report("lms token", err, "obtained an OAuth2 token from "+cfg.LMS.BaseURL)
+		tctx, cancel = context.WithTimeout(ctx, checkTimeout)
+		status, err := lms.ProbeBulkEnroll(tctx)
+		cancel()
+		msg, err := probeResult(status, err)
+		report("bulk enroll", err, msg)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	return nil
+}
+
+func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return "", fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		return "", err
+	}
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		return "", err
+	}
+	msg := "SQLite at " + redactURL(cfg.DatabaseURL) + ", schema current"
+	if pending > 0 {
+		msg = fmt.Sprintf("SQLite at %s, %d migration(s) pending: serve or migrate applies them", redactURL(cfg.DatabaseURL), pending)
+	}
+	return msg, nil
+}
+
+// probeResult reads the bulk enrollment view's answer to a call without credentials.
+func probeResult(status int, err error) (string, error) {
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("LMS unreachable: %w", err)
+	case status == 401 || status == 403:
+		return fmt.Sprintf("view enabled (HTTP %d without credentials)", status), nil
+	case status == 404:
+		return "", fmt.Errorf("view not found (HTTP 404): set FEATURES['ENABLE_BULK_ENROLLMENT_VIEW'] = True in the LMS settings and restart the LMS")
+	}
+	return "", fmt.Errorf("unexpected HTTP %d from the bulk enrollment view", status)
+}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/server"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+// shutdownTimeout bounds how long in-flight requests and jobs get to finish.
+const shutdownTimeout = 15 * time.Second
+
+func serve(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	fs := newFlagSet(env, "serve", "Run the HTTP server and the enrollment workers in one process.\nThe database schema is created or upgraded at start.")
+	flags.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, warnings, err := flags.load(env)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, env.stderr)
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	queue, err := jobs.New(db, newLMSClient(cfg), jobOptions(cfg, logger))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: server.NewServer(server.Deps{
+			Logger: logger, DB: db, Enqueue: queue.Enqueue, Config: cfg,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_LISTEN): %w", cfg.Listen, err)
+	}
+	if err := queue.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", cfg.Workers)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err = <-served:
+		err = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(stopCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		logger.Warn("http shutdown", "error", serr)
+	}
+	if qerr := queue.Stop(stopCtx); qerr != nil {
+		logger.Warn("workers shutdown", "error", qerr)
+	}
+	logger.Info("stopped")
+	return err
+}
+
+// openDatabase opens the configured database and brings its schema up to date.
+func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+	}
+	applied, err := db.Migrate(ctx)
+	if err == nil {
+		err = jobs.Migrate(ctx, db.SQL())
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	for _, name := range applied {
+		logger.Info("migration applied", "name", name)
+	}
+	return db, nil
+}
+
+// newLMSClient returns nil when no LMS is configured: items then wait.
+func newLMSClient(cfg config.Config) *edx.Client {
+	if cfg.LMS.BaseURL == "" {
+		return nil
+	}
+	return edx.New(edx.Options{
+		BaseURL: cfg.LMS.BaseURL, ClientID: cfg.LMS.OAuth2Key, ClientSecret: cfg.LMS.OAuth2Secret.Value(),
+		SKUPrefix: cfg.LMS.SKUPrefix, Timeout: cfg.LMS.Timeout, RateLimit: cfg.LMS.RateLimit,
+	})
+}
+
+func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
+	return jobs.Options{
+		Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryDelay: cfg.RetryDelay,
+		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
+		JobTimeout: 4 * cfg.LMS.Timeout, Logger: logger,
+	}
+}
+
+// redactURL drops any password from a database URL before it is logged.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}

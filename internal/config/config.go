@@ -1,0 +1,234 @@
+// Package config reads the receiver's settings: defaults, then the Django
+// app's legacy YAML file (WEBHOOK_RECEIVER_CFG), then the new YAML file
+// (WEBHOOK_RECEIVER_CONFIG), then the Django app's environment variables,
+// then the new ones. It keeps accepting every setting name of the Django
+// "Open edX Webhook Receiver" so the binary is a drop-in replacement.
+//
+// The environment is passed in as a getenv function; this package never
+// reads the process environment itself.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Shop is a Shopify shop allowed to send webhooks.
+type Shop struct {
+	// Domain is the shop's myshopify.com domain, lowercased.
+	Domain string
+	// Secrets verify the webhook signature; several allow rotation.
+	Secrets []Secret
+}
+
+// Site is a WooCommerce site allowed to send webhooks.
+type Site struct {
+	// Source is the site URL sent in the X-WC-Webhook-Source header.
+	Source  string
+	Secrets []Secret
+	// RequirePayment enrolls only paid orders.
+	RequirePayment bool
+	// AcceptUnpaid answers 200 instead of 402 to an unpaid order (when
+	// RequirePayment is set) and records it as awaiting payment.
+	AcceptUnpaid bool
+}
+
+// LMS is the Open edX instance that learners are enrolled in.
+type LMS struct {
+	// BaseURL is empty when no LMS is configured. (The Django app defaulted
+	// to http://localhost:18000; we prefer an explicit warning.)
+	BaseURL      string
+	OAuth2Key    string
+	OAuth2Secret Secret
+	// SKUPrefix is put before a SKU that is not a course id to look the
+	// course up by redirect: BaseURL/SKUPrefix+SKU.
+	SKUPrefix           string
+	AutoEnroll          bool
+	SendEnrollmentEmail bool
+	// RateLimit is bulk-enroll calls per second per process; 0 is unlimited.
+	RateLimit float64
+	// Timeout bounds each LMS request.
+	Timeout time.Duration
+}
+
+// Config is every setting of the receiver.
+type Config struct {
+	Listen      string
+	DatabaseURL string
+	LMS         LMS
+	Shopify     []Shop
+	WooCommerce []Site
+	// RetryDelay is the base delay between enrollment attempts.
+	RetryDelay  time.Duration
+	MaxAttempts int
+	// MaxBodyBytes caps the size of a webhook body.
+	MaxBodyBytes int64
+	// TrustedProxies may set X-Forwarded-For; single IPs are /32 or /128.
+	TrustedProxies []netip.Prefix
+	// Workers is the number of concurrent enrollment jobs in this process;
+	// 0 runs HTTP only.
+	Workers   int
+	LogFormat string
+	LogLevel  string
+}
+
+// Default returns the settings used when nothing is configured.
+func Default() Config {
+	return Config{
+		Listen:      ":8000",
+		DatabaseURL: "sqlite:webhook-receiver.db",
+		LMS: LMS{
+			AutoEnroll:          true,
+			SendEnrollmentEmail: true,
+			RateLimit:           2,
+			Timeout:             30 * time.Second,
+		},
+		RetryDelay:   3 * time.Minute,
+		MaxAttempts:  25,
+		MaxBodyBytes: 5 << 20,
+		Workers:      4,
+		LogFormat:    "text",
+		LogLevel:     "info",
+	}
+}
+
+// Shop returns the shop with this domain, ignoring case.
+func (c Config) Shop(domain string) (Shop, bool) {
+	if i := shopIndex(c.Shopify, domain); i >= 0 {
+		return c.Shopify[i], true
+	}
+	return Shop{}, false
+}
+
+// Site returns the site with this source URL, with or without a trailing
+// slash and ignoring the case of the scheme and host.
+func (c Config) Site(source string) (Site, bool) {
+	if i := siteIndex(c.WooCommerce, source); i >= 0 {
+		return c.WooCommerce[i], true
+	}
+	return Site{}, false
+}
+
+func shopIndex(shops []Shop, domain string) int {
+	key := shopKey(domain)
+	for i, s := range shops {
+		if shopKey(s.Domain) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func siteIndex(sites []Site, source string) int {
+	key := siteKey(source)
+	for i, s := range sites {
+		if siteKey(s.Source) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func shopKey(domain string) string {
+	return strings.ToLower(strings.TrimSpace(domain))
+}
+
+// siteKey is the form in which two site URLs compare equal.
+func siteKey(source string) string {
+	source = strings.TrimSpace(source)
+	u, err := url.Parse(source)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return strings.TrimSuffix(source, "/")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u.String()
+}
+
+// Warnings describes settings that are valid but probably not what the
+// operator wants.
+func (c Config) Warnings() []string {
+	var w []string
+	if len(c.Shopify) == 0 && len(c.WooCommerce) == 0 {
+		w = append(w, "no Shopify shop or WooCommerce site is configured: every webhook will be rejected with 403")
+	}
+	if c.LMS.BaseURL == "" {
+		w = append(w, "no LMS is configured (WEBHOOK_RECEIVER_LMS_BASE_URL): enrollments will wait")
+	} else if c.LMS.OAuth2Key == "" || c.LMS.OAuth2Secret == "" {
+		w = append(w, "WEBHOOK_RECEIVER_OAUTH2_KEY or WEBHOOK_RECEIVER_OAUTH2_SECRET is not set: the LMS will refuse enrollments")
+	}
+	if c.Workers == 0 {
+		w = append(w, "WEBHOOK_RECEIVER_WORKERS is 0: this process receives webhooks but enrolls nobody")
+	}
+	for i, s := range c.WooCommerce {
+		if s.AcceptUnpaid && !s.RequirePayment {
+			w = append(w, fmt.Sprintf("woocommerce[%d].accept_unpaid has no effect without require_payment", i))
+		}
+	}
+	return w
+}
+
+// Redacted returns the settings one per line, with secrets shown as
+// [redacted] and the database password masked, for debugging.
+func (c Config) Redacted() string {
+	var b strings.Builder
+	line := func(name string, value any) { fmt.Fprintf(&b, "%s: %v\n", name, value) }
+	line("listen", c.Listen)
+	line("database_url", redactURL(c.DatabaseURL))
+	line("lms.base_url", c.LMS.BaseURL)
+	line("lms.oauth2_key", c.LMS.OAuth2Key)
+	line("lms.oauth2_secret", c.LMS.OAuth2Secret.String())
+	line("lms.sku_prefix", c.LMS.SKUPrefix)
+	line("lms.auto_enroll", c.LMS.AutoEnroll)
+	line("lms.send_enrollment_email", c.LMS.SendEnrollmentEmail)
+	line("lms.rate_limit", c.LMS.RateLimit)
+	line("lms.timeout", c.LMS.Timeout)
+	for i, s := range c.Shopify {
+		line(fmt.Sprintf("shopify[%d].shop_domain", i), s.Domain)
+		line(fmt.Sprintf("shopify[%d].secrets", i), redactList(s.Secrets))
+	}
+	for i, s := range c.WooCommerce {
+		line(fmt.Sprintf("woocommerce[%d].source", i), s.Source)
+		line(fmt.Sprintf("woocommerce[%d].secrets", i), redactList(s.Secrets))
+		line(fmt.Sprintf("woocommerce[%d].require_payment", i), s.RequirePayment)
+		line(fmt.Sprintf("woocommerce[%d].accept_unpaid", i), s.AcceptUnpaid)
+	}
+	line("retry_delay", c.RetryDelay)
+	line("max_attempts", c.MaxAttempts)
+	line("max_body_bytes", c.MaxBodyBytes)
+	line("trusted_proxies", c.TrustedProxies)
+	line("workers", c.Workers)
+	line("log_format", c.LogFormat)
+	line("log_level", c.LogLevel)
+	return b.String()
+}
+
+// redactList shows how many secrets there are without showing them.
+func redactList(secrets []Secret) string {
+	parts := make([]string, len(secrets))
+	for i, s := range secrets {
+		parts[i] = s.String()
+		if s == "" {
+			parts[i] = `""`
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// redactURL masks the password of a database URL such as
+// postgres://user:password@host/db.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return redacted // unparseable and may hold a password
+		}
+		return s
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,330 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Load builds the configuration from, lowest precedence first: the
+// defaults, the Django app's YAML file (WEBHOOK_RECEIVER_CFG), the new YAML
+// file (file, or WEBHOOK_RECEIVER_CONFIG when file is empty), the Django
+// app's environment variables and the new ones. It returns warnings for the
+// operator, and every problem found, including those of Validate, joined in
+// one error. The Config is returned even with an error, so that a check
+// command can show it next to the problems.
+func Load(getenv func(string) string, file string) (Config, []string, error) {
+	c := Default()
+	e := &env{getenv: getenv}
+
+	if path := e.value("WEBHOOK_RECEIVER_CFG"); path != "" {
+		w, err := applyLegacyFile(&c, path)
+		e.warnings = append(e.warnings, w...)
+		if err != nil {
+			return c, e.warnings, err
+		}
+	}
+	if file == "" {
+		file = e.value("WEBHOOK_RECEIVER_CONFIG")
+	}
+	if file != "" {
+		if err := applyFile(&c, file); err != nil {
+			return c, e.warnings, err
+		}
+	}
+	applyEnv(&c, e)
+	normalize(&c)
+
+	errs := e.errs
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, append(e.warnings, c.Warnings()...), errors.Join(errs...)
+}
+
+// env reads environment variables, collecting every problem instead of
+// stopping at the first.
+type env struct {
+	getenv   func(string) string
+	errs     []error
+	warnings []string
+}
+
+func (e *env) fail(format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf(format, args...))
+}
+
+// value returns a variable's trimmed value; empty means unset.
+func (e *env) value(name string) string {
+	return strings.TrimSpace(e.getenv(name))
+}
+
+// lookup returns the value of the first variable set among names (the new
+// name, then its legacy alias) and that variable's name, or "", "".
+func (e *env) lookup(names ...string) (value, name string) {
+	for _, n := range names {
+		if v := e.value(n); v != "" {
+			return v, n
+		}
+	}
+	return "", ""
+}
+
+// secret is lookup for secrets: each name may instead be given as
+// NAME_FILE, the path of a file holding the value. ok is false when a
+// problem was recorded; the value then must not be used. Values are never
+// quoted in errors.
+func (e *env) secret(names ...string) (value, name string, ok bool) {
+	for _, n := range names {
+		v, path := e.getenv(n), e.value(n+"_FILE")
+		if strings.TrimSpace(v) == "" {
+			v = "" // blank counts as unset; otherwise the value is kept as is
+		}
+		switch {
+		case v != "" && path != "":
+			e.fail("%s and %s_FILE are both set: use one", n, n)
+			return "", n, false
+		case v != "":
+			return v, n, true
+		case path != "":
+			s, err := readSecretFile(path)
+			if err != nil {
+				e.fail("%s_FILE: %w", n, err)
+				return "", n, false
+			}
+			return s, n, true
+		}
+	}
+	return "", "", true
+}
+
+// readSecretFile reads a secret from a file, without its trailing newline.
+func readSecretFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(data), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
+}
+
+func (e *env) str(dst *string, names ...string) {
+	if v, n := e.lookup(names...); n != "" {
+		*dst = v
+	}
+}
+
+func (e *env) boolean(dst *bool, names ...string) (set bool) {
+	v, n := e.lookup(names...)
+	if n == "" {
+		return false
+	}
+	b, err := ParseBool(v)
+	if err != nil {
+		e.fail("%s: %w", n, err)
+		return false
+	}
+	*dst = b
+	return true
+}
+
+func (e *env) integer(dst *int, name string) {
+	if v := e.value(name); v != "" {
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			e.fail("%s: invalid integer %q", name, v)
+			return
+		}
+		*dst = i
+	}
+}
+
+func (e *env) int64(dst *int64, name string) {
+	if v := e.value(name); v != "" {
+		i, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			e.fail("%s: invalid integer %q", name, v)
+			return
+		}
+		*dst = i
+	}
+}
+
+func (e *env) float(dst *float64, name string) {
+	if v := e.value(name); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.fail("%s: invalid number %q", name, v)
+			return
+		}
+		*dst = f
+	}
+}
+
+func (e *env) duration(dst *time.Duration, name string) {
+	if v := e.value(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.fail("%s: invalid duration %q (use a Go duration such as 30s or 3m)", name, v)
+			return
+		}
+		*dst = d
+	}
+}
+
+// applyEnv applies the environment on top of c; a new name wins over its
+// legacy (Django) alias.
+func applyEnv(c *Config, e *env) {
+	e.str(&c.Listen, "WEBHOOK_RECEIVER_LISTEN")
+	e.str(&c.DatabaseURL, "WEBHOOK_RECEIVER_DATABASE_URL", "DJANGO_DATABASE_URL")
+	e.str(&c.LMS.BaseURL, "WEBHOOK_RECEIVER_LMS_BASE_URL", "DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL")
+	e.str(&c.LMS.OAuth2Key, "WEBHOOK_RECEIVER_OAUTH2_KEY", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_KEY")
+	if v, n, ok := e.secret("WEBHOOK_RECEIVER_OAUTH2_SECRET", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET"); ok && n != "" {
+		c.LMS.OAuth2Secret = Secret(v)
+	}
+	e.str(&c.LMS.SKUPrefix, "WEBHOOK_RECEIVER_SKU_PREFIX", "DJANGO_WEBHOOK_RECEIVER_SKU_PREFIX")
+	e.boolean(&c.LMS.AutoEnroll, "WEBHOOK_RECEIVER_AUTO_ENROLL", "DJANGO_WEBHOOK_RECEIVER_AUTO_ENROLL")
+	e.boolean(&c.LMS.SendEnrollmentEmail, "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL", "DJANGO_WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL")
+	e.float(&c.LMS.RateLimit, "WEBHOOK_RECEIVER_LMS_RATE_LIMIT")
+	e.duration(&c.LMS.Timeout, "WEBHOOK_RECEIVER_LMS_TIMEOUT")
+	e.duration(&c.RetryDelay, "WEBHOOK_RECEIVER_RETRY_DELAY")
+	e.integer(&c.MaxAttempts, "WEBHOOK_RECEIVER_MAX_ATTEMPTS")
+	e.int64(&c.MaxBodyBytes, "WEBHOOK_RECEIVER_MAX_BODY_BYTES")
+	e.integer(&c.Workers, "WEBHOOK_RECEIVER_WORKERS")
+	e.str(&c.LogFormat, "WEBHOOK_RECEIVER_LOG_FORMAT")
+	e.str(&c.LogLevel, "WEBHOOK_RECEIVER_LOG_LEVEL")
+	if v := e.value("WEBHOOK_RECEIVER_TRUSTED_PROXIES"); v != "" {
+		prefixes, err := parsePrefixes(v)
+		if err != nil {
+			e.fail("WEBHOOK_RECEIVER_TRUSTED_PROXIES: %w", err)
+		} else {
+			c.TrustedProxies = prefixes
+		}
+	}
+	applyEnvShop(c, e)
+	applyEnvSite(c, e)
+}
+
+// applyEnvShop merges the single shop of the environment into the list: it
+// overrides the entry with the same domain, or is appended.
+func applyEnvShop(c *Config, e *env) {
+	const domainName, secretName = "WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN", "WEBHOOK_RECEIVER_SHOPIFY_SECRET"
+	domain, domainVar := e.lookup(domainName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_SHOP_DOMAIN")
+	secret, secretVar, ok := e.secret(secretName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_API_KEY")
+	if !ok {
+		return
+	}
+	if domain == "" {
+		if secretVar != "" {
+			e.fail("%s is set but %s is not: name the shop it belongs to", secretVar, domainName)
+		}
+		return
+	}
+	if i := shopIndex(c.Shopify, domain); i >= 0 {
+		if secretVar != "" {
+			c.Shopify[i].Secrets = splitSecrets(secret)
+		}
+		return
+	}
+	if secretVar == "" {
+		e.fail("%s is set but %s is not: a shop needs its webhook secret", domainVar, secretName)
+		return
+	}
+	c.Shopify = append(c.Shopify, Shop{Domain: domain, Secrets: splitSecrets(secret)})
+}
+
+// applyEnvSite merges the single WooCommerce site of the environment into
+// the list: it overrides the fields it sets in the entry with the same
+// source, or is appended.
+func applyEnvSite(c *Config, e *env) {
+	const sourceName, secretName = "WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE", "WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET"
+	source, sourceVar := e.lookup(sourceName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE")
+	secret, secretVar, ok := e.secret(secretName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SECRET")
+	var site Site
+	requireSet := e.boolean(&site.RequirePayment, "WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT", "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_REQUIRE_PAYMENT")
+	acceptSet := e.boolean(&site.AcceptUnpaid, "WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID")
+	if !ok {
+		return
+	}
+	if source == "" {
+		if secretVar != "" {
+			e.fail("%s is set but %s is not: name the site it belongs to", secretVar, sourceName)
+		}
+		if requireSet || acceptSet {
+			e.warnings = append(e.warnings, fmt.Sprintf(
+				"the WooCommerce payment settings in the environment are ignored: %s is not set", sourceName))
+		}
+		return
+	}
+	if i := siteIndex(c.WooCommerce, source); i >= 0 {
+		if secretVar != "" {
+			c.WooCommerce[i].Secrets = splitSecrets(secret)
+		}
+		if requireSet {
+			c.WooCommerce[i].RequirePayment = site.RequirePayment
+		}
+		if acceptSet {
+			c.WooCommerce[i].AcceptUnpaid = site.AcceptUnpaid
+		}
+		return
+	}
+	if secretVar == "" {
+		e.fail("%s is set but %s is not: a site needs its webhook secret", sourceVar, secretName)
+		return
+	}
+	site.Source = source
+	site.Secrets = splitSecrets(secret)
+	c.WooCommerce = append(c.WooCommerce, site)
+}
+
+// parsePrefixes parses a comma-separated list of IPs and CIDR prefixes.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := parsePrefix(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parsePrefix parses a CIDR prefix, or a single IP as a /32 or /128.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("invalid IP or CIDR %q", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("invalid IP or CIDR %q", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// normalize puts names in the form the rest of the program compares.
+func normalize(c *Config) {
+	for i := range c.Shopify {
+		c.Shopify[i].Domain = shopKey(c.Shopify[i].Domain)
+	}
+	for i := range c.WooCommerce {
+		c.WooCommerce[i].Source = strings.TrimSpace(c.WooCommerce[i].Source)
+	}
+	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
+	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
+}

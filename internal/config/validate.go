@@ -1,0 +1,119 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Validate reports every invalid setting at once, each naming the setting:
+// its environment variable, or its YAML path for things only YAML can say.
+// Secret values never appear in the errors.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("WEBHOOK_RECEIVER_LISTEN", "must be host:port or :port, got %q", c.Listen)
+	}
+	if strings.TrimSpace(c.DatabaseURL) == "" {
+		bad("WEBHOOK_RECEIVER_DATABASE_URL", "must not be empty")
+	}
+	if c.LMS.BaseURL != "" && !isHTTPURL(c.LMS.BaseURL) {
+		bad("WEBHOOK_RECEIVER_LMS_BASE_URL", "must be an absolute http or https URL, got %q", c.LMS.BaseURL)
+	}
+	if r := c.LMS.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		bad("WEBHOOK_RECEIVER_LMS_RATE_LIMIT", "must be a number of calls per second, 0 or more, got \"%v\"", r)
+	}
+	if c.LMS.Timeout <= 0 {
+		bad("WEBHOOK_RECEIVER_LMS_TIMEOUT", "must be positive, got %q", c.LMS.Timeout)
+	}
+	if c.RetryDelay <= 0 {
+		bad("WEBHOOK_RECEIVER_RETRY_DELAY", "must be positive, got %q", c.RetryDelay)
+	}
+	if c.MaxAttempts < 1 {
+		bad("WEBHOOK_RECEIVER_MAX_ATTEMPTS", "must be at least 1, got \"%d\"", c.MaxAttempts)
+	}
+	if c.MaxBodyBytes <= 0 {
+		bad("WEBHOOK_RECEIVER_MAX_BODY_BYTES", "must be positive, got \"%d\"", c.MaxBodyBytes)
+	}
+	for i, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "invalid prefix")
+		}
+	}
+	if c.Workers < 0 {
+		bad("WEBHOOK_RECEIVER_WORKERS", "must be 0 or more, got \"%d\"", c.Workers)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("WEBHOOK_RECEIVER_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("WEBHOOK_RECEIVER_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+
+	seenShops := map[string]int{}
+	for i, s := range c.Shopify {
+		name := fmt.Sprintf("shopify[%d]", i)
+		key := shopKey(s.Domain)
+		switch {
+		case key == "":
+			bad(name+".shop_domain", "must not be empty")
+		case strings.ContainsAny(key, "/: "):
+			bad(name+".shop_domain", "must be a bare domain such as example.myshopify.com, got %q", s.Domain)
+		}
+		if j, ok := seenShops[key]; ok && key != "" {
+			bad(name+".shop_domain", "%q is already configured as shopify[%d]", s.Domain, j)
+		} else {
+			seenShops[key] = i
+		}
+		if !hasSecret(s.Secrets) {
+			bad(name+".secrets", "at least one non-empty secret is required for shop %q", s.Domain)
+		}
+	}
+
+	seenSites := map[string]int{}
+	for i, s := range c.WooCommerce {
+		name := fmt.Sprintf("woocommerce[%d]", i)
+		key := siteKey(s.Source)
+		if !isHTTPURL(s.Source) {
+			bad(name+".source", "must be an absolute http or https URL, got %q", s.Source)
+		}
+		if j, ok := seenSites[key]; ok && key != "" {
+			bad(name+".source", "%q is already configured as woocommerce[%d]", s.Source, j)
+		} else {
+			seenSites[key] = i
+		}
+		if !hasSecret(s.Secrets) {
+			bad(name+".secrets", "at least one non-empty secret is required for site %q", s.Source)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasSecret(secrets []Secret) bool {
+	for _, s := range secrets {
+		if s != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	return (scheme == "http" || scheme == "https") && u.Host != ""
+}

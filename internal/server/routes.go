@@ -1,0 +1,18 @@
+package server
+
+import "net/http"
+
+// addRoutes lists every endpoint. Webhook paths answer with or without a
+// trailing slash, as the Django app did; other methods get 405.
+func addRoutes(mux *http.ServeMux, d Deps) {
+	webhook := func(path string, h http.Handler) {
+		mux.Handle("POST "+path, h)
+		mux.Handle("POST "+path+"/{$}", h)
+	}
+	webhook("/webhooks/shopify/order/create", handleShopifyOrder(d))
+	woo := handleWooCommerceOrder(d)
+	webhook("/webhooks/woocommerce/order/create", woo)
+	webhook("/webhooks/woocommerce/order/update", woo)
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", handleReady(d.Logger, d.DB))
+}
