@@ -198,6 +198,7 @@ func TestServeEnrollsFromBothShops(t *testing.T) {
 	}
 	waitEnrolled(t, lms, "course-v1:Org+Shop+1", "learner@example.com")
 	waitEnrolled(t, lms, "course-v1:Org+Woo+1", "student@example.com")
+	s.stop(t)
 	logs := s.logs.String()
 	for _, secret := range []string{"shopify-webhook-secret", "woocommerce-webhook-secret", lms.ClientSecret, "token-1", "learner@example.com"} {
 		if strings.Contains(logs, secret) {

@@ -40,7 +40,8 @@ func serve(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer db.Close()
-	queue, err := jobs.New(db, newLMSClient(cfg), jobOptions(cfg, logger))
+	lms := newLMSClient(cfg)
+	queue, err := jobs.New(db, lms, jobOptions(cfg, logger))
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,11 @@ func serve(ctx context.Context, env *environment, args []string) error {
 		ln.Close()
 		return err
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", cfg.Workers)
+	workers := cfg.Workers
+	if lms == nil {
+		workers = 0
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", workers)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -18,6 +18,9 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
+// softStopTimeout is how long running jobs get to finish at shutdown.
+const softStopTimeout = 5 * time.Second
+
 // Options tune the queue. Zero values take the defaults noted.
 type Options struct {
 	// Workers is how many jobs run at once; 0 makes an insert-only queue.
@@ -135,10 +138,16 @@ func (q *Queue) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops fetching jobs, cancels running ones (they run again at the
-// next start) and waits for them to return, at most until ctx ends.
+// Stop stops fetching jobs and gives running ones a few seconds to finish;
+// then it cancels them (they run again at the next start) and waits for
+// them to return, at most until ctx ends.
 func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
+		return nil
+	}
+	soft, cancel := context.WithTimeout(ctx, softStopTimeout)
+	defer cancel()
+	if err := q.client.Stop(soft); err == nil {
 		return nil
 	}
 	if err := q.client.StopAndCancel(ctx); err != nil {

@@ -28,17 +28,25 @@ type fixture struct {
 
 func newFixture(t *testing.T, maxAttempts int) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	db := storetest.New(t)
-	if err := jobs.Migrate(ctx, db.SQL()); err != nil {
+	if err := jobs.Migrate(context.Background(), db.SQL()); err != nil {
 		t.Fatal(err)
 	}
-	lms := edxtest.New(t)
+	f := &fixture{db: db, lms: edxtest.New(t)}
+	f.queue = f.start(t, maxAttempts)
+	return f
+}
+
+// start runs a queue with workers until the test ends.
+func (f *fixture) start(t *testing.T, maxAttempts int) *jobs.Queue {
+	t.Helper()
+	ctx := context.Background()
+	db, lms := f.db, f.lms
 	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret,
-		SKUPrefix: "sku/", Timeout: 2 * time.Second})
+		SKUPrefix: "sku/", Timeout: 10 * time.Second})
 	queue, err := jobs.New(db, client, jobs.Options{
 		Workers: 2, MaxAttempts: maxAttempts, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond,
-		AutoEnroll: true, EmailStudents: false, PollInterval: 20 * time.Millisecond, JobTimeout: 5 * time.Second,
+		AutoEnroll: true, EmailStudents: false, PollInterval: 20 * time.Millisecond, JobTimeout: 30 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -52,7 +60,7 @@ func newFixture(t *testing.T, maxAttempts int) *fixture {
 		defer cancel()
 		queue.Stop(ctx)
 	})
-	return &fixture{db: db, lms: lms, queue: queue}
+	return queue
 }
 
 // order stores a new order with the given items and enqueues them.
@@ -266,5 +274,30 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("Backoff(attempt %d) = %v; want within [%v, %v]", tt.attempt, d, tt.low, tt.top)
 			}
 		}
+	}
+}
+
+func TestShutdownInterruptsSlowCallAndRetriesAfterRestart(t *testing.T) {
+	f := newFixture(t, 3)
+	f.lms.SetDelay(time.Minute)
+	id := f.order(t, item("course-v1:Org+Slow+1", "slow@example.com"))
+	deadline := time.Now().Add(20 * time.Second)
+	for f.lms.TokenRequests() == 0 { // the hanging bulk enroll call follows the token
+		if time.Now().After(deadline) {
+			t.Fatal("the job never called the LMS")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := f.queue.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
+	if it := o.Items[0]; it.Status != enroll.ItemPending || it.Attempts != 0 {
+		t.Fatalf("after an interrupted call: %+v; want pending, no attempt used", it)
+	}
+	f.lms.SetDelay(0)
+	f.queue = f.start(t, 3)
+	if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+		t.Fatalf("after restart: %+v", o.Items[0])
 	}
 }

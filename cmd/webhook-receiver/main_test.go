@@ -1,0 +1,152 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
+)
+
+// build compiles the binary as a user would.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "webhook-receiver")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *lockedBuffer
+}
+
+// start runs `webhook-receiver serve` and waits for /readyz.
+func start(t *testing.T, bin string, env []string) *process {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := &process{cmd: exec.Command(bin, "serve"), url: "http://" + addr, logs: &lockedBuffer{}}
+	p.cmd.Env = append(env, "WEBHOOK_RECEIVER_LISTEN="+addr)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(p.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready:\n%s", p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *process) postOrder(t *testing.T, id int, email string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"id": %d, "line_items": [{"id": 1, "sku": "course-v1:Org+Bin+1",
+		"properties": [{"name": "email", "value": %q}]}]}`, id, email)
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify/order/create", strings.NewReader(body))
+	req.Header.Set("X-Shopify-Shop-Domain", "bin.myshopify.com")
+	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte("bin-secret"), []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestBinaryShutsDownGracefullyAndSurvivesKill(t *testing.T) {
+	bin := build(t)
+	lms := edxtest.New(t)
+	env := append(os.Environ(),
+		"WEBHOOK_RECEIVER_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "data.db"),
+		"WEBHOOK_RECEIVER_LMS_BASE_URL="+lms.URL,
+		"WEBHOOK_RECEIVER_OAUTH2_KEY="+lms.ClientID,
+		"WEBHOOK_RECEIVER_OAUTH2_SECRET="+lms.ClientSecret,
+		"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN=bin.myshopify.com",
+		"WEBHOOK_RECEIVER_SHOPIFY_SECRET=bin-secret",
+		"WEBHOOK_RECEIVER_LMS_RATE_LIMIT=0",
+	)
+
+	// SIGTERM: in-flight work finishes, the process exits 0.
+	p := start(t, bin, env)
+	if got := p.postOrder(t, 1, "first@example.com"); got != 200 {
+		t.Fatalf("order: %d", got)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+	}
+
+	// SIGKILL right after acknowledging orders, with no workers running:
+	// every acknowledged order is enrolled after the restart.
+	p = start(t, bin, append(env, "WEBHOOK_RECEIVER_WORKERS=0"))
+	for i := range 20 {
+		if got := p.postOrder(t, 100+i, fmt.Sprintf("k%d@example.com", i)); got != 200 {
+			t.Fatalf("order %d: %d", i, got)
+		}
+	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+
+	start(t, bin, env)
+	deadline := time.Now().Add(60 * time.Second)
+	for i := -1; i < 20; i++ {
+		email := fmt.Sprintf("k%d@example.com", i)
+		if i < 0 {
+			email = "first@example.com"
+		}
+		for !lms.Enrolled("course-v1:Org+Bin+1", email) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never enrolled", email)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := lms.EnrollCount("course-v1:Org+Bin+1", email); n != 1 {
+			t.Errorf("%s enrolled %d times", email, n)
+		}
+	}
+}
