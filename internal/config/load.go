@@ -183,7 +183,11 @@ func (e *env) duration(dst *time.Duration, name string) {
 // legacy (Django) alias.
 func applyEnv(c *Config, e *env) {
 	e.str(&c.Listen, "WEBHOOK_RECEIVER_LISTEN")
-	e.str(&c.DatabaseURL, "WEBHOOK_RECEIVER_DATABASE_URL", "DJANGO_DATABASE_URL")
+	if v, n := e.lookup("WEBHOOK_RECEIVER_DATABASE_URL", "DJANGO_DATABASE_URL"); n == "DJANGO_DATABASE_URL" {
+		c.DatabaseURL = fromDjangoDatabaseURL(v)
+	} else if n != "" {
+		c.DatabaseURL = v
+	}
 	e.str(&c.LMS.BaseURL, "WEBHOOK_RECEIVER_LMS_BASE_URL", "DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL")
 	e.str(&c.LMS.OAuth2Key, "WEBHOOK_RECEIVER_OAUTH2_KEY", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_KEY")
 	if v, n, ok := e.secret("WEBHOOK_RECEIVER_OAUTH2_SECRET", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET"); ok && n != "" {
@@ -327,4 +331,15 @@ func normalize(c *Config) {
 	}
 	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
 	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
+}
+
+// fromDjangoDatabaseURL reads a SQLite URL as dj-database-url does, where
+// sqlite:///name.db is relative and sqlite:////abs/name.db absolute, and
+// returns it in our form (sqlite:name.db, sqlite:/abs/name.db). Other URLs
+// are returned unchanged.
+func fromDjangoDatabaseURL(v string) string {
+	if rest, ok := strings.CutPrefix(v, "sqlite:///"); ok && !strings.HasPrefix(rest, "/") && rest != "" {
+		return "sqlite:" + rest
+	}
+	return v
 }

@@ -766,3 +766,26 @@ woocommerce:
 		})
 	}
 }
+
+func TestDjangoDatabaseURL(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"DJANGO_DATABASE_URL", "sqlite:///db.sqlite3", "sqlite:db.sqlite3"},
+		{"DJANGO_DATABASE_URL", "sqlite:////var/lib/db.sqlite3", "sqlite:////var/lib/db.sqlite3"},
+		{"DJANGO_DATABASE_URL", "postgres://u@h/db", "postgres://u@h/db"},
+		{"WEBHOOK_RECEIVER_DATABASE_URL", "sqlite:///abs/path.db", "sqlite:///abs/path.db"},
+	}
+	for _, tt := range tests {
+		cfg, _, err := Load(func(k string) string {
+			if k == tt.name {
+				return tt.value
+			}
+			return ""
+		}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.DatabaseURL != tt.want {
+			t.Errorf("%s=%s: DatabaseURL = %q; want %q", tt.name, tt.value, cfg.DatabaseURL, tt.want)
+		}
+	}
+}
