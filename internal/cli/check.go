@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -70,6 +71,11 @@ func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	queuePending, err := jobs.PendingMigrations(ctx, db.SQL())
+	if err != nil {
+		return "", err
+	}
+	pending += queuePending
 	msg := "SQLite at " + redactURL(cfg.DatabaseURL) + ", schema current"
 	if pending > 0 {
 		msg = fmt.Sprintf("SQLite at %s, %d migration(s) pending: serve or migrate applies them", redactURL(cfg.DatabaseURL), pending)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/cli"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
@@ -53,7 +55,7 @@ func baseEnv(t *testing.T, lms *edxtest.LMS) env {
 		"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN":         "first.myshopify.com",
 		"WEBHOOK_RECEIVER_SHOPIFY_SECRET":              "shopify-webhook-secret",
 		"WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE":          "https://shop.example.com/",
-		"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET":          "woocommerce-webhook-secret",
+		"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET":          "woo,commerce secret",
 		"WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT": "true",
 		"WEBHOOK_RECEIVER_RETRY_DELAY":                 "50ms",
 		"WEBHOOK_RECEIVER_LMS_RATE_LIMIT":              "0",
@@ -189,18 +191,18 @@ func TestServeEnrollsFromBothShops(t *testing.T) {
 	woo := `{"id": 77, "date_paid_gmt": "2026-11-25T10:00:00", "billing": {"email": "buyer@example.com"},
 		"line_items": [{"id": 1, "sku": "WOO-1", "meta_data": [{"key": "_alg_wc_pif_global",
 		"value": [{"type": "email", "_value": "student@example.com"}]}]}]}`
-	if got := s.postWoo(t, "https://shop.example.com/", "woocommerce-webhook-secret", woo); got != 200 {
+	if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", woo); got != 200 {
 		t.Fatalf("woocommerce order: %d", got)
 	}
 	unpaid := strings.Replace(woo, `"2026-11-25T10:00:00"`, "null", 1)
-	if got := s.postWoo(t, "https://shop.example.com/", "woocommerce-webhook-secret", unpaid); got != 402 {
+	if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", unpaid); got != 402 {
 		t.Fatalf("unpaid woocommerce order: %d; want 402", got)
 	}
 	waitEnrolled(t, lms, "course-v1:Org+Shop+1", "learner@example.com")
 	waitEnrolled(t, lms, "course-v1:Org+Woo+1", "student@example.com")
 	s.stop(t)
 	logs := s.logs.String()
-	for _, secret := range []string{"shopify-webhook-secret", "woocommerce-webhook-secret", lms.ClientSecret, "token-1", "learner@example.com"} {
+	for _, secret := range []string{"shopify-webhook-secret", "woo,commerce secret", lms.ClientSecret, "token-1", "learner@example.com"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q:\n%s", secret, logs)
 		}
@@ -465,5 +467,36 @@ func TestMigrateVersionHelp(t *testing.T) {
 	}
 	if _, err := run("serve", "--bogus"); !errors.Is(err, cli.ErrUsage) {
 		t.Errorf("bad flag = %v; want ErrUsage", err)
+	}
+}
+
+func TestShutdownLetsRunningEnrollmentFinish(t *testing.T) {
+	lms := edxtest.New(t)
+	lms.SetDelay(time.Second)
+	e := baseEnv(t, lms)
+	s := serve(t, e)
+	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+		shopifyOrder(62, "course-v1:Org+Slow+1", "slow@example.com")); got != 200 {
+		t.Fatalf("order: %d", got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for lms.TokenRequests() == 0 { // the slow bulk enroll call follows the token
+		if time.Now().After(deadline) {
+			t.Fatal("the job never called the LMS")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.stop(t) // as on SIGTERM
+	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", 62)
+	if err != nil || o.Items[0].Status != enroll.ItemEnrolled {
+		t.Fatalf("after shutdown: %+v, %v; want the running enrollment finished and recorded", o, err)
+	}
+	if n := len(lms.Calls()); n != 1 {
+		t.Errorf("%d bulk enroll calls; want 1", n)
 	}
 }

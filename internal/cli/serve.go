@@ -60,7 +60,9 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_LISTEN): %w", cfg.Listen, err)
 	}
-	if err := queue.Start(ctx); err != nil {
+	// The workers stop when serve says so, after the HTTP server, not when
+	// the signal arrives: running enrollments get a chance to finish.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}

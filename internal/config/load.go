@@ -233,7 +233,7 @@ func applyEnvShop(c *Config, e *env) {
 	}
 	if i := shopIndex(c.Shopify, domain); i >= 0 {
 		if secretVar != "" {
-			c.Shopify[i].Secrets = splitSecrets(secret)
+			c.Shopify[i].Secrets = []Secret{Secret(secret)}
 		}
 		return
 	}
@@ -241,7 +241,7 @@ func applyEnvShop(c *Config, e *env) {
 		e.fail("%s is set but %s is not: a shop needs its webhook secret", domainVar, secretName)
 		return
 	}
-	c.Shopify = append(c.Shopify, Shop{Domain: domain, Secrets: splitSecrets(secret)})
+	c.Shopify = append(c.Shopify, Shop{Domain: domain, Secrets: []Secret{Secret(secret)}})
 }
 
 // applyEnvSite merges the single WooCommerce site of the environment into
@@ -269,7 +269,7 @@ func applyEnvSite(c *Config, e *env) {
 	}
 	if i := siteIndex(c.WooCommerce, source); i >= 0 {
 		if secretVar != "" {
-			c.WooCommerce[i].Secrets = splitSecrets(secret)
+			c.WooCommerce[i].Secrets = []Secret{Secret(secret)}
 		}
 		if requireSet {
 			c.WooCommerce[i].RequirePayment = site.RequirePayment
@@ -284,7 +284,7 @@ func applyEnvSite(c *Config, e *env) {
 		return
 	}
 	site.Source = source
-	site.Secrets = splitSecrets(secret)
+	site.Secrets = []Secret{Secret(secret)}
 	c.WooCommerce = append(c.WooCommerce, site)
 }
 

@@ -130,16 +130,18 @@ func TestLoadEnv(t *testing.T) {
 			c.Shopify = []Shop{{Domain: "example.myshopify.com", Secrets: []Secret{"foobar"}}}
 			c.WooCommerce = []Site{{Source: "https://example.com", Secrets: []Secret{"wcsecret"}, RequirePayment: true}}
 		}},
-		{"new shop and site with rotation", map[string]string{
+		// WooCommerce generates secrets with commas and spaces: they are
+		// taken whole, never split (rotation is the YAML file's list).
+		{"new shop and site, secrets taken whole", map[string]string{
 			"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN":         " a.myshopify.com ",
 			"WEBHOOK_RECEIVER_SHOPIFY_SECRET":              "current, previous",
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE":          "https://shop.example.com/",
-			"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET":          "one,two,",
+			"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET":          " one,two, ",
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT": "on",
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID":   "yes",
 		}, func(c *Config) {
-			c.Shopify = []Shop{{Domain: "a.myshopify.com", Secrets: []Secret{"current", "previous"}}}
-			c.WooCommerce = []Site{{Source: "https://shop.example.com/", Secrets: []Secret{"one", "two"},
+			c.Shopify = []Shop{{Domain: "a.myshopify.com", Secrets: []Secret{"current, previous"}}}
+			c.WooCommerce = []Site{{Source: "https://shop.example.com/", Secrets: []Secret{" one,two, "},
 				RequirePayment: true, AcceptUnpaid: true}}
 		}},
 		{"runtime", map[string]string{
@@ -427,7 +429,7 @@ woocommerce:
 		{"override a shop's secrets", map[string]string{
 			"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN": "Second.MyShopify.com",
 			"WEBHOOK_RECEIVER_SHOPIFY_SECRET":      "rotated,second-secret",
-		}, []Shop{fileShops[0], {Domain: "second.myshopify.com", Secrets: []Secret{"rotated", "second-secret"}}}, fileSites},
+		}, []Shop{fileShops[0], {Domain: "second.myshopify.com", Secrets: []Secret{"rotated,second-secret"}}}, fileSites},
 		{"domain only keeps the file's secrets", map[string]string{
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_SHOP_DOMAIN": "first.myshopify.com",
 		}, fileShops, fileSites},
@@ -485,14 +487,14 @@ func TestLoadSecretFiles(t *testing.T) {
 			"WEBHOOK_RECEIVER_SHOPIFY_SECRET_FILE":     shop,
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE":      "https://w.example.com",
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET_FILE": wc,
-		}, []string{"oauth-from-file", "s.myshopify.com=a", "s.myshopify.com=b", "https://w.example.com=wc-from-file"}, nil},
+		}, []string{"oauth-from-file", "s.myshopify.com=a,b", "https://w.example.com=wc-from-file"}, nil},
 		{"legacy names", map[string]string{
 			"DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET_FILE":           oauth,
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_SHOP_DOMAIN":     "s.myshopify.com",
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_API_KEY_FILE":    shop,
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE":      "https://w.example.com",
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SECRET_FILE": wc,
-		}, []string{"oauth-from-file", "s.myshopify.com=a", "s.myshopify.com=b", "https://w.example.com=wc-from-file"}, nil},
+		}, []string{"oauth-from-file", "s.myshopify.com=a,b", "https://w.example.com=wc-from-file"}, nil},
 		{"new file wins over legacy value", map[string]string{
 			"WEBHOOK_RECEIVER_OAUTH2_SECRET_FILE":       oauth,
 			"DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET": "legacy",

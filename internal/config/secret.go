@@ -44,18 +44,6 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // MarshalJSON redacts the secret.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// splitSecrets splits a comma-separated list of secrets (used for rotation),
-// dropping blanks.
-func splitSecrets(s string) []Secret {
-	var out []Secret
-	for part := range strings.SplitSeq(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, Secret(part))
-		}
-	}
-	return out
-}
-
 // ParseBool accepts true/false, 1/0, yes/no and on/off, in any case.
 func ParseBool(s string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {

@@ -21,6 +21,9 @@ import (
 // softStopTimeout is how long running jobs get to finish at shutdown.
 const softStopTimeout = 5 * time.Second
 
+// extraJobAttempts are the runs a job gets beyond its item's attempts.
+const extraJobAttempts = 5
+
 // Options tune the queue. Zero values take the defaults noted.
 type Options struct {
 	// Workers is how many jobs run at once; 0 makes an insert-only queue.
@@ -36,7 +39,7 @@ type Options struct {
 	// JobTimeout bounds one attempt (default 2m).
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may look running before it is taken to
-	// be lost (its process died) and run again (default JobTimeout + 1m).
+	// be lost (its process died) and run again (default JobTimeout + 30s).
 	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for new jobs (default 1s).
 	PollInterval time.Duration
@@ -57,7 +60,7 @@ func (o *Options) defaults() {
 		o.JobTimeout = 2 * time.Minute
 	}
 	if o.RescueAfter <= o.JobTimeout {
-		o.RescueAfter = o.JobTimeout + time.Minute
+		o.RescueAfter = o.JobTimeout + 30*time.Second
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -86,20 +89,36 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// PendingMigrations returns how many of the queue's migrations the database lacks.
+func PendingMigrations(ctx context.Context, db *sql.DB) (int, error) {
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		return 0, fmt.Errorf("job queue migrations: %w", err)
+	}
+	existing, err := m.ExistingVersions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read job queue migrations: %w", err)
+	}
+	return len(m.AllVersions()) - len(existing), nil
+}
+
 // New builds a queue over the store's database. With opts.Workers > 0 and
 // lms set, Start runs enrollment workers.
 func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	opts.defaults()
 	cfg := &river.Config{
 		Logger:               opts.Logger.With("component", "queue"),
-		MaxAttempts:          opts.MaxAttempts,
+		MaxAttempts:          opts.MaxAttempts + extraJobAttempts,
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.RescueAfter,
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, opts.PollInterval),
 		PollOnly:             true,
 	}
-	q := &Queue{maxAttempts: opts.MaxAttempts}
+	// The job may run a few more times than the item's attempt budget, so
+	// that a database error on the last attempt does not strand the item:
+	// the worker itself marks it failed once the budget is spent.
+	q := &Queue{maxAttempts: opts.MaxAttempts + extraJobAttempts}
 	if opts.Workers > 0 && lms != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &Worker{db: db, lms: lms, opts: opts})

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,18 +79,19 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return nil
 	}
 	out := w.attempt(ctx, it)
-	if errors.Is(ctx.Err(), context.Canceled) {
-		// Shutting down: run again at the next start, without using an attempt.
+	if out.status == "" && errors.Is(ctx.Err(), context.Canceled) {
+		// Shutting down mid-call: run again at the next start, without
+		// using an attempt. A final answer that did arrive is recorded.
 		return river.JobSnooze(0)
 	}
 	a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
-		Status: out.status, CourseID: out.courseID, Counted: !out.throttled}
+		Status: out.status, CourseID: out.courseID, Counted: true}
 	var result error
 	switch {
-	case out.throttled:
-		a.Status = it.Status
+	case out.throttled && snoozes(job.Metadata) < maxSnoozes:
+		a.Status, a.Counted = it.Status, false
 		result = river.JobSnooze(max(out.retryAfter, time.Second))
-	case out.status == "" && job.Attempt >= job.MaxAttempts:
+	case out.status == "" && job.Attempt >= w.opts.MaxAttempts:
 		a.Outcome, a.Status = "failed", enroll.ItemFailed
 		a.Detail = fmt.Sprintf("gave up after %d attempts: %s", job.Attempt, out.detail)
 		result = river.JobCancel(errors.New(a.Detail))
@@ -141,6 +143,19 @@ func (w *Worker) attempt(ctx context.Context, it store.Work) outcome {
 	return out
 }
 
+// maxSnoozes bounds how long an LMS that answers 429 to every call can hold
+// an item without using its attempts; after that a 429 counts as a failure.
+const maxSnoozes = 100
+
+// snoozes reads how many times the queue has snoozed a job.
+func snoozes(metadata []byte) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	json.Unmarshal(metadata, &m) // no metadata: no snoozes
+	return m.Snoozes
+}
+
 func failed(detail string) outcome {
 	return outcome{status: enroll.ItemFailed, name: "failed", detail: detail}
 }
@@ -154,11 +169,12 @@ func fromError(err error, course string) outcome {
 	}
 	out.httpStatus = apiErr.Status
 	switch {
-	case apiErr.Status == 429:
+	case apiErr.Status == 429 && apiErr.RetryAfter > 0:
 		out.name, out.throttled, out.retryAfter = "throttled", true, apiErr.RetryAfter
-	case apiErr.Op == "token":
-		// Bad OAuth2 credentials are the operator's to fix; the items wait
-		// for that instead of failing all at once.
+	case apiErr.Op == "token", apiErr.Status == 401, apiErr.Status >= 300 && apiErr.Status < 400:
+		// Credentials refused or a base URL that redirects are the
+		// operator's to fix: the items wait for that, with backoff,
+		// instead of failing all at once.
 	case !apiErr.Temporary():
 		out.name, out.status = "failed", enroll.ItemFailed
 	}

@@ -145,8 +145,17 @@ func TestEnrollments(t *testing.T) {
 			wantError: "403", wantCalls: 1},
 		{name: "transient failures retried", setup: func(l *edxtest.LMS) { l.FailNext(2, 503) },
 			item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
-		{name: "error result retried", setup: func(l *edxtest.LMS) { l.FailNext(1, 500) },
+		{name: "server error retried", setup: func(l *edxtest.LMS) { l.FailNext(1, 500) },
 			item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 2},
+		{name: "429 without Retry-After is a counted retry", setup: func(l *edxtest.LMS) { l.SetRetryAfter(0); l.FailNext(100, 429) },
+			item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+			wantError: "gave up after 4 attempts", wantCalls: 4},
+		{name: "token refused twice in a row is retried", setup: func(l *edxtest.LMS) {
+			var refused atomic.Int32
+			l.SetFault(func(r *http.Request) (int, bool) {
+				return 401, r.URL.Path == edxtest.BulkEnrollPath && refused.Add(1) <= 2
+			})
+		}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
 		{name: "bad OAuth2 credentials wait for a fix", setup: func(l *edxtest.LMS) {
 			var refused atomic.Int32
 			l.SetFault(func(r *http.Request) (int, bool) {
@@ -242,10 +251,13 @@ func TestEachItemEnrolledOnce(t *testing.T) {
 	id := f.order(t, items...)
 	// Redeliveries while the jobs run must not enqueue again.
 	for range 5 {
-		f.db.SaveAccepted(context.Background(), store.Accepted{
+		_, err := f.db.SaveAccepted(context.Background(), store.Accepted{
 			Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
 			Order:    enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true, Items: items},
 		}, f.queue.Enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.settled(t, id)
 	for _, it := range items {
@@ -299,5 +311,32 @@ func TestShutdownInterruptsSlowCallAndRetriesAfterRestart(t *testing.T) {
 	f.queue = f.start(t, 3)
 	if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
 		t.Fatalf("after restart: %+v", o.Items[0])
+	}
+}
+
+func TestLearnerErrorRetriedUntilItClears(t *testing.T) {
+	f := newFixture(t, 25)
+	f.lms.SetIdentifier("flaky@example.com", edxtest.Error)
+	id := f.order(t, item("course-v1:Org+A+1", "flaky@example.com"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Items[0].Status == enroll.ItemRetrying {
+			if !strings.Contains(o.Items[0].LastError, "reported an error") {
+				t.Errorf("last error %q", o.Items[0].LastError)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("item never retried: %+v", o.Items[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.lms.SetIdentifier("flaky@example.com", edxtest.Enrolled)
+	if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+		t.Fatalf("item %+v; want enrolled once the LMS recovers", o.Items[0])
 	}
 }

@@ -268,7 +268,7 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("oversized chunked body = %d; want 413", resp.StatusCode)
 	}
 	ds, _ := f.db.Deliveries(context.Background(), 10)
-	if len(ds) != 2 || ds[0].Status != 413 || ds[0].Body != nil {
+	if len(ds) != 2 || ds[0].Status != 413 || ds[0].Body != nil || ds[1].BodySize != int64(len(big)) {
 		t.Errorf("413 deliveries recorded: %+v", ds)
 	}
 }

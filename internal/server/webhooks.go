@@ -126,6 +126,7 @@ func (in *incoming) readBody(w http.ResponseWriter) answer {
 	limit := in.d.Config.MaxBodyBytes
 	tooLarge := reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", limit))
 	if in.r.ContentLength > limit {
+		in.delivery.DeclaredSize = in.r.ContentLength
 		return tooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, in.r.Body, limit))

@@ -26,8 +26,10 @@ type Delivery struct {
 	// Body is stored only when KeepBody is true; its size and SHA-256 always.
 	Body     []byte
 	KeepBody bool
-	Status   int
-	Reason   string
+	// DeclaredSize is the Content-Length of a body too large to read.
+	DeclaredSize int64
+	Status       int
+	Reason       string
 }
 
 // EnqueueFunc enqueues the enrollment of items inside the transaction that
@@ -138,7 +140,8 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 			ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id`,
 			orderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2
+			// The course is looked up again: the operator may have fixed the SKU's redirect.
+			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2, course_id = ''
 				WHERE order_id = $3 AND sku = $4 AND email = $5 AND status = $6 RETURNING id`,
 				enroll.ItemPending, now, orderID, it.SKU, it.Email, enroll.ItemFailed).Scan(&id)
 		}
@@ -178,7 +181,7 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, 
 		body, parsed, body_size, body_sha256, status, reason, order_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
-		body, parsedText, len(d.Body), hex.EncodeToString(sum[:]), d.Status, d.Reason, order).Scan(&id)
+		body, parsedText, max(int64(len(d.Body)), d.DeclaredSize), hex.EncodeToString(sum[:]), d.Status, d.Reason, order).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert delivery: %w", err)
 	}

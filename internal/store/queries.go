@@ -34,35 +34,45 @@ type ItemRecord struct {
 	LastError  string
 }
 
-// FindOrder loads an order by its shop's identity.
+// FindOrder loads an order by its shop's identity, with its items as they
+// were at the same moment.
 func (db *DB) FindOrder(ctx context.Context, p enroll.Platform, source string, externalID int64) (OrderRecord, error) {
 	var o OrderRecord
-	err := db.sql.QueryRowContext(ctx, `SELECT id, platform, source, external_id, email, status, created_at
-		FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`, p, source, externalID).Scan(
-		&o.ID, &o.Platform, &o.Source, &o.ExternalID, &o.Email, &o.Status, &o.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("order %d of %s: %w", externalID, source, enroll.ErrNotFound)
-	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id, platform, source, external_id, email, status, created_at
+			FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`, p, source, externalID).Scan(
+			&o.ID, &o.Platform, &o.Source, &o.ExternalID, &o.Email, &o.Status, &o.CreatedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("order %d of %s: %w", externalID, source, enroll.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("load order %d of %s: %w", externalID, source, err)
+		}
+		o.Items, err = orderItems(ctx, tx, o.ID)
+		return err
+	})
+	return o, err
+}
+
+func orderItems(ctx context.Context, tx *sql.Tx, orderID int64) ([]ItemRecord, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, line_item_id, sku, email, course_id, status, attempts, last_error
+		FROM items WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
-		return o, fmt.Errorf("load order %d of %s: %w", externalID, source, err)
-	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, line_item_id, sku, email, course_id, status, attempts, last_error
-		FROM items WHERE order_id = $1 ORDER BY id`, o.ID)
-	if err != nil {
-		return o, fmt.Errorf("load items of order %d: %w", o.ID, err)
+		return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 	}
 	defer rows.Close()
+	var items []ItemRecord
 	for rows.Next() {
 		var it ItemRecord
 		if err := rows.Scan(&it.ID, &it.LineItemID, &it.SKU, &it.Email, &it.CourseID, &it.Status, &it.Attempts, &it.LastError); err != nil {
-			return o, fmt.Errorf("load items of order %d: %w", o.ID, err)
+			return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 		}
-		o.Items = append(o.Items, it)
+		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		return o, fmt.Errorf("load items of order %d: %w", o.ID, err)
+		return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 	}
-	return o, nil
+	return items, nil
 }
 
 // DeliveryRecord is a stored webhook delivery.

@@ -156,7 +156,8 @@ func TestFailedItemGetsAnotherChance(t *testing.T) {
 			t.Fatal(err)
 		}
 		a, b := res.Enqueued[0], res.Enqueued[1]
-		mustRecord(t, db, store.Attempt{ItemID: a, Outcome: "failed", Status: enroll.ItemFailed, Detail: "no course", Counted: true})
+		mustRecord(t, db, store.Attempt{ItemID: a, Outcome: "failed", Status: enroll.ItemFailed, Detail: "no course",
+			CourseID: "course-v1:Org+Stale+1", Counted: true})
 		mustRecord(t, db, store.Attempt{ItemID: b, Outcome: "enrolled", Status: enroll.ItemEnrolled, CourseID: "course-v1:Org+B+1", Counted: true})
 		o, _ := db.FindOrder(ctx, enroll.Shopify, "shop.example.com", 9)
 		if o.Status != enroll.OrderError || o.Items[0].LastError != "no course" || o.Items[1].CourseID != "course-v1:Org+B+1" {
@@ -167,7 +168,7 @@ func TestFailedItemGetsAnotherChance(t *testing.T) {
 			t.Fatalf("redelivery enqueued %v, %v; want only the failed item %d", res.Enqueued, err, a)
 		}
 		o, _ = db.FindOrder(ctx, enroll.Shopify, "shop.example.com", 9)
-		if o.Status != enroll.OrderProcessing || o.Items[0].Status != enroll.ItemPending {
+		if o.Status != enroll.OrderProcessing || o.Items[0].Status != enroll.ItemPending || o.Items[0].CourseID != "" {
 			t.Fatalf("after redelivery: order %s, item %s", o.Status, o.Items[0].Status)
 		}
 	})
