@@ -59,7 +59,7 @@ func check(ctx context.Context, env *environment, args []string) error {
 }
 
 func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return "", fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
 	}
@@ -71,14 +71,18 @@ func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	queuePending, err := jobs.PendingMigrations(ctx, db.SQL())
+	queuePending, err := jobs.PendingMigrations(ctx, db)
 	if err != nil {
 		return "", err
 	}
 	pending += queuePending
-	msg := "SQLite at " + redactURL(cfg.DatabaseURL) + ", schema current"
+	version, err := db.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("%s at %s, schema current", version, redactURL(cfg.DatabaseURL))
 	if pending > 0 {
-		msg = fmt.Sprintf("SQLite at %s, %d migration(s) pending: serve or migrate applies them", redactURL(cfg.DatabaseURL), pending)
+		msg = fmt.Sprintf("%s at %s, %d migration(s) pending: serve or migrate applies them", version, redactURL(cfg.DatabaseURL), pending)
 	}
 	return msg, nil
 }

@@ -487,7 +487,7 @@ func TestShutdownLetsRunningEnrollmentFinish(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	s.stop(t) // as on SIGTERM
-	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"])
+	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,14 +94,17 @@ func serve(ctx context.Context, env *environment, args []string) error {
 
 // openDatabase opens the configured database and brings its schema up to date.
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
 	}
-	applied, err := db.Migrate(ctx)
-	if err == nil {
-		err = jobs.Migrate(ctx, db.SQL())
-	}
+	var applied []string
+	err = db.WithMigrationLock(ctx, func() error {
+		if applied, err = db.Migrate(ctx); err != nil {
+			return err
+		}
+		return jobs.Migrate(ctx, db)
+	})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -127,7 +130,7 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 	return jobs.Options{
 		Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryDelay: cfg.RetryDelay,
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
-		JobTimeout: 4 * cfg.LMS.Timeout, Logger: logger,
+		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 	}
 }
 

@@ -58,9 +58,12 @@ type LMS struct {
 type Config struct {
 	Listen      string
 	DatabaseURL string
-	LMS         LMS
-	Shopify     []Shop
-	WooCommerce []Site
+	// DatabaseMaxConns caps the PostgreSQL connection pool of this process
+	// (SQLite always uses one connection).
+	DatabaseMaxConns int
+	LMS              LMS
+	Shopify          []Shop
+	WooCommerce      []Site
 	// RetryDelay is the base delay between enrollment attempts.
 	RetryDelay  time.Duration
 	MaxAttempts int
@@ -70,16 +73,21 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Workers is the number of concurrent enrollment jobs in this process;
 	// 0 runs HTTP only.
-	Workers   int
-	LogFormat string
-	LogLevel  string
+	Workers int
+	// RescueAfter is how long a job may look running before another
+	// process takes it to be lost and runs it again; 0 picks the job
+	// timeout (4 × LMS timeout) plus 30 s.
+	RescueAfter time.Duration
+	LogFormat   string
+	LogLevel    string
 }
 
 // Default returns the settings used when nothing is configured.
 func Default() Config {
 	return Config{
-		Listen:      ":8000",
-		DatabaseURL: "sqlite:webhook-receiver.db",
+		Listen:           ":8000",
+		DatabaseURL:      "sqlite:webhook-receiver.db",
+		DatabaseMaxConns: 10,
 		LMS: LMS{
 			AutoEnroll:          true,
 			SendEnrollmentEmail: true,
@@ -231,4 +239,16 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// JobTimeout bounds one enrollment attempt: a few LMS calls (token, SKU
+// lookup, enrollment), each bounded by the LMS timeout.
+func (c Config) JobTimeout() time.Duration { return 4 * c.LMS.Timeout }
+
+// RescueDelay is how long a job may look running before it is run again.
+func (c Config) RescueDelay() time.Duration {
+	if c.RescueAfter > 0 {
+		return c.RescueAfter
+	}
+	return c.JobTimeout() + 30*time.Second
 }

@@ -14,18 +14,20 @@ import (
 // fileConfig is the new YAML file (WEBHOOK_RECEIVER_CONFIG). Pointers tell
 // a key that is absent from one set to its zero value.
 type fileConfig struct {
-	Listen         *string    `yaml:"listen"`
-	DatabaseURL    *string    `yaml:"database_url"`
-	LMS            fileLMS    `yaml:"lms"`
-	Shopify        []fileShop `yaml:"shopify"`
-	WooCommerce    []fileSite `yaml:"woocommerce"`
-	RetryDelay     *string    `yaml:"retry_delay"`
-	MaxAttempts    *int       `yaml:"max_attempts"`
-	MaxBodyBytes   *int64     `yaml:"max_body_bytes"`
-	TrustedProxies *[]string  `yaml:"trusted_proxies"`
-	Workers        *int       `yaml:"workers"`
-	LogFormat      *string    `yaml:"log_format"`
-	LogLevel       *string    `yaml:"log_level"`
+	Listen           *string    `yaml:"listen"`
+	DatabaseURL      *string    `yaml:"database_url"`
+	LMS              fileLMS    `yaml:"lms"`
+	Shopify          []fileShop `yaml:"shopify"`
+	WooCommerce      []fileSite `yaml:"woocommerce"`
+	RetryDelay       *string    `yaml:"retry_delay"`
+	MaxAttempts      *int       `yaml:"max_attempts"`
+	MaxBodyBytes     *int64     `yaml:"max_body_bytes"`
+	TrustedProxies   *[]string  `yaml:"trusted_proxies"`
+	Workers          *int       `yaml:"workers"`
+	DatabaseMaxConns *int       `yaml:"database_max_conns"`
+	RescueAfter      *string    `yaml:"rescue_after"`
+	LogFormat        *string    `yaml:"log_format"`
+	LogLevel         *string    `yaml:"log_level"`
 }
 
 type fileLMS struct {
@@ -134,6 +136,10 @@ func applyFile(c *Config, path string) error {
 	set(&c.MaxAttempts, f.MaxAttempts)
 	set(&c.MaxBodyBytes, f.MaxBodyBytes)
 	set(&c.Workers, f.Workers)
+	set(&c.DatabaseMaxConns, f.DatabaseMaxConns)
+	if err := setDuration(&c.RescueAfter, f.RescueAfter, "rescue_after"); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
 	set(&c.LogFormat, f.LogFormat)
 	set(&c.LogLevel, f.LogLevel)
 	if f.TrustedProxies != nil {

@@ -202,6 +202,8 @@ func applyEnv(c *Config, e *env) {
 	e.integer(&c.MaxAttempts, "WEBHOOK_RECEIVER_MAX_ATTEMPTS")
 	e.int64(&c.MaxBodyBytes, "WEBHOOK_RECEIVER_MAX_BODY_BYTES")
 	e.integer(&c.Workers, "WEBHOOK_RECEIVER_WORKERS")
+	e.integer(&c.DatabaseMaxConns, "WEBHOOK_RECEIVER_DATABASE_MAX_CONNS")
+	e.duration(&c.RescueAfter, "WEBHOOK_RECEIVER_RESCUE_AFTER")
 	e.str(&c.LogFormat, "WEBHOOK_RECEIVER_LOG_FORMAT")
 	e.str(&c.LogLevel, "WEBHOOK_RECEIVER_LOG_LEVEL")
 	if v := e.value("WEBHOOK_RECEIVER_TRUSTED_PROXIES"); v != "" {

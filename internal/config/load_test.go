@@ -253,7 +253,7 @@ log_level: warn
 func TestLoadFile(t *testing.T) {
 	want := Config{
 		Listen:      "127.0.0.1:8080",
-		DatabaseURL: "sqlite:/var/lib/webhook-receiver/data.db",
+		DatabaseURL: "sqlite:/var/lib/webhook-receiver/data.db", DatabaseMaxConns: 10,
 		LMS: LMS{BaseURL: "https://lms.example.com", OAuth2Key: "client-id", OAuth2Secret: "client-secret",
 			SKUPrefix: "sku/", AutoEnroll: true, SendEnrollmentEmail: false, RateLimit: 5, Timeout: 45 * time.Second},
 		Shopify: []Shop{

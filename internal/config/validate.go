@@ -50,6 +50,13 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		bad("WEBHOOK_RECEIVER_WORKERS", "must be 0 or more, got \"%d\"", c.Workers)
 	}
+	if c.DatabaseMaxConns < 1 {
+		bad("WEBHOOK_RECEIVER_DATABASE_MAX_CONNS", "must be at least 1, got \"%d\"", c.DatabaseMaxConns)
+	}
+	if c.RescueAfter < 0 || (c.RescueAfter > 0 && c.RescueAfter <= c.JobTimeout()) {
+		bad("WEBHOOK_RECEIVER_RESCUE_AFTER", "must be longer than a job may run (4 × WEBHOOK_RECEIVER_LMS_TIMEOUT = %s), got %q",
+			c.JobTimeout(), c.RescueAfter)
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -77,9 +79,23 @@ type Queue struct {
 	working     bool
 }
 
+// driver picks the queue's driver for the store's backend. Both work on
+// *sql.Tx, so that orders and their jobs commit in one transaction on
+// either; on PostgreSQL, listening workers are woken by LISTEN/NOTIFY
+// instead of waiting for their next poll.
+func driver(db *store.DB, listen bool) riverdriver.Driver[*sql.Tx] {
+	switch {
+	case db.Dialect() != store.Postgres:
+		return riversqlite.New(db.SQL())
+	case listen:
+		return riverdatabasesql.NewWithPgxListener(db.SQL(), db.ListenerPool())
+	}
+	return riverdatabasesql.New(db.SQL())
+}
+
 // Migrate creates or upgrades the queue's tables.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
+func Migrate(ctx context.Context, db *store.DB) error {
+	m, err := rivermigrate.New(driver(db, false), nil)
 	if err != nil {
 		return fmt.Errorf("job queue migrations: %w", err)
 	}
@@ -90,8 +106,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // PendingMigrations returns how many of the queue's migrations the database lacks.
-func PendingMigrations(ctx context.Context, db *sql.DB) (int, error) {
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
+func PendingMigrations(ctx context.Context, db *store.DB) (int, error) {
+	m, err := rivermigrate.New(driver(db, false), nil)
 	if err != nil {
 		return 0, fmt.Errorf("job queue migrations: %w", err)
 	}
@@ -113,7 +129,7 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 		RescueStuckJobsAfter: opts.RescueAfter,
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, opts.PollInterval),
-		PollOnly:             true,
+		PollOnly:             db.Dialect() != store.Postgres,
 	}
 	// The job may run a few more times than the item's attempt budget, so
 	// that a database error on the last attempt does not strand the item:
@@ -126,7 +142,7 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		q.working = true
 	}
-	client, err := river.NewClient(riversqlite.New(db.SQL()), cfg)
+	client, err := river.NewClient(driver(db, q.working), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create job queue: %w", err)
 	}

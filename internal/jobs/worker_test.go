@@ -26,10 +26,10 @@ type fixture struct {
 	next  int64
 }
 
-func newFixture(t *testing.T, maxAttempts int) *fixture {
+func newFixture(t *testing.T, d store.Dialect, maxAttempts int) *fixture {
 	t.Helper()
-	db := storetest.New(t)
-	if err := jobs.Migrate(context.Background(), db.SQL()); err != nil {
+	db := storetest.Open(t, d)
+	if err := jobs.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, lms: edxtest.New(t)}
@@ -104,167 +104,177 @@ func (f *fixture) settled(t *testing.T, id int64) store.OrderRecord {
 func item(sku, email string) enroll.Item { return enroll.Item{LineItemID: 1, SKU: sku, Email: email} }
 
 func TestEnrollments(t *testing.T) {
-	const course = "course-v1:Org+Course+2026"
-	tests := []struct {
-		name       string
-		setup      func(*edxtest.LMS)
-		item       enroll.Item
-		wantStatus enroll.ItemStatus
-		wantOrder  enroll.OrderStatus
-		wantError  string
-		wantCalls  int
-	}{
-		{name: "course id as SKU", item: item(course, "learner@example.com"),
-			wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
-		{name: "SKU looked up through redirects", setup: func(l *edxtest.LMS) { l.AddSKU("sku/PY101", course) },
-			item: item("PY101", "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
-		{name: "SKU without a course", item: item("NOPE", "learner@example.com"),
-			wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError, wantError: "NOPE", wantCalls: 0},
-		{name: "learner without an account", setup: func(l *edxtest.LMS) { l.SetIdentifier("new@example.com", edxtest.NoAccount) },
-			item: item(course, "new@example.com"), wantStatus: enroll.ItemAllowed, wantOrder: enroll.OrderProcessed, wantCalls: 1},
-		{name: "invalid identifier", setup: func(l *edxtest.LMS) { l.SetIdentifier("ghost@example.com", edxtest.Invalid) },
-			item: item(course, "ghost@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "invalid identifier", wantCalls: 1},
-		{name: "no email", item: item(course, ""), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "no learner email", wantCalls: 0},
-		{name: "invalid email", item: item(course, "not an email"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "not a valid address", wantCalls: 0},
-		{name: "no SKU", item: item("", "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "no SKU", wantCalls: 0},
-		{name: "malformed course key is permanent", item: item("course-v1:broken", "learner@example.com"),
-			wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError, wantError: "400", wantCalls: 1},
-		{name: "unknown course is permanent", setup: func(l *edxtest.LMS) { l.AddCourse("course-v1:Org+Other+1") },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "404", wantCalls: 1},
-		{name: "bulk enrollment view disabled", setup: func(l *edxtest.LMS) { l.SetBulkEnrollEnabled(false) },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "ENABLE_BULK_ENROLLMENT_VIEW", wantCalls: 1},
-		{name: "not global staff is permanent", setup: func(l *edxtest.LMS) {
-			l.SetFault(func(r *http.Request) (int, bool) { return 403, r.URL.Path == edxtest.BulkEnrollPath })
-		}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "403", wantCalls: 1},
-		{name: "transient failures retried", setup: func(l *edxtest.LMS) { l.FailNext(2, 503) },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
-		{name: "server error retried", setup: func(l *edxtest.LMS) { l.FailNext(1, 500) },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 2},
-		{name: "429 without Retry-After is a counted retry", setup: func(l *edxtest.LMS) { l.SetRetryAfter(0); l.FailNext(100, 429) },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "gave up after 4 attempts", wantCalls: 4},
-		{name: "token refused twice in a row is retried", setup: func(l *edxtest.LMS) {
-			var refused atomic.Int32
-			l.SetFault(func(r *http.Request) (int, bool) {
-				return 401, r.URL.Path == edxtest.BulkEnrollPath && refused.Add(1) <= 2
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		const course = "course-v1:Org+Course+2026"
+		tests := []struct {
+			name       string
+			setup      func(*edxtest.LMS)
+			item       enroll.Item
+			wantStatus enroll.ItemStatus
+			wantOrder  enroll.OrderStatus
+			wantError  string
+			wantCalls  int
+		}{
+			{name: "course id as SKU", item: item(course, "learner@example.com"),
+				wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
+			{name: "SKU looked up through redirects", setup: func(l *edxtest.LMS) { l.AddSKU("sku/PY101", course) },
+				item: item("PY101", "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
+			{name: "SKU without a course", item: item("NOPE", "learner@example.com"),
+				wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError, wantError: "NOPE", wantCalls: 0},
+			{name: "learner without an account", setup: func(l *edxtest.LMS) { l.SetIdentifier("new@example.com", edxtest.NoAccount) },
+				item: item(course, "new@example.com"), wantStatus: enroll.ItemAllowed, wantOrder: enroll.OrderProcessed, wantCalls: 1},
+			{name: "invalid identifier", setup: func(l *edxtest.LMS) { l.SetIdentifier("ghost@example.com", edxtest.Invalid) },
+				item: item(course, "ghost@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "invalid identifier", wantCalls: 1},
+			{name: "no email", item: item(course, ""), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "no learner email", wantCalls: 0},
+			{name: "invalid email", item: item(course, "not an email"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "not a valid address", wantCalls: 0},
+			{name: "no SKU", item: item("", "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "no SKU", wantCalls: 0},
+			{name: "malformed course key is permanent", item: item("course-v1:broken", "learner@example.com"),
+				wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError, wantError: "400", wantCalls: 1},
+			{name: "unknown course is permanent", setup: func(l *edxtest.LMS) { l.AddCourse("course-v1:Org+Other+1") },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "404", wantCalls: 1},
+			{name: "bulk enrollment view disabled", setup: func(l *edxtest.LMS) { l.SetBulkEnrollEnabled(false) },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "ENABLE_BULK_ENROLLMENT_VIEW", wantCalls: 1},
+			{name: "not global staff is permanent", setup: func(l *edxtest.LMS) {
+				l.SetFault(func(r *http.Request) (int, bool) { return 403, r.URL.Path == edxtest.BulkEnrollPath })
+			}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "403", wantCalls: 1},
+			{name: "transient failures retried", setup: func(l *edxtest.LMS) { l.FailNext(2, 503) },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
+			{name: "server error retried", setup: func(l *edxtest.LMS) { l.FailNext(1, 500) },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 2},
+			{name: "429 without Retry-After is a counted retry", setup: func(l *edxtest.LMS) { l.SetRetryAfter(0); l.FailNext(100, 429) },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "gave up after 4 attempts", wantCalls: 4},
+			{name: "token refused twice in a row is retried", setup: func(l *edxtest.LMS) {
+				var refused atomic.Int32
+				l.SetFault(func(r *http.Request) (int, bool) {
+					return 401, r.URL.Path == edxtest.BulkEnrollPath && refused.Add(1) <= 2
+				})
+			}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
+			{name: "bad OAuth2 credentials wait for a fix", setup: func(l *edxtest.LMS) {
+				var refused atomic.Int32
+				l.SetFault(func(r *http.Request) (int, bool) {
+					return 401, r.URL.Path == "/oauth2/access_token" && refused.Add(1) <= 2
+				})
+			}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
+			{name: "gives up after max attempts", setup: func(l *edxtest.LMS) { l.FailNext(100, 502) },
+				item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
+				wantError: "gave up after 4 attempts", wantCalls: 4},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, d, 4)
+				if tt.setup != nil {
+					tt.setup(f.lms)
+				}
+				o := f.settled(t, f.order(t, tt.item))
+				it := o.Items[0]
+				if it.Status != tt.wantStatus || o.Status != tt.wantOrder || !strings.Contains(it.LastError, tt.wantError) {
+					t.Errorf("item %s (%q), order %s; want %s (%q), %s", it.Status, it.LastError, o.Status, tt.wantStatus, tt.wantError, tt.wantOrder)
+				}
+				if got := len(f.lms.Calls()); got != tt.wantCalls {
+					t.Errorf("bulk enroll calls = %d; want %d", got, tt.wantCalls)
+				}
+				attempts, err := f.db.Attempts(context.Background(), it.ID)
+				if err != nil || len(attempts) == 0 {
+					t.Errorf("attempts recorded: %v, %v", attempts, err)
+				}
 			})
-		}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 3},
-		{name: "bad OAuth2 credentials wait for a fix", setup: func(l *edxtest.LMS) {
-			var refused atomic.Int32
-			l.SetFault(func(r *http.Request) (int, bool) {
-				return 401, r.URL.Path == "/oauth2/access_token" && refused.Add(1) <= 2
-			})
-		}, item: item(course, "learner@example.com"), wantStatus: enroll.ItemEnrolled, wantOrder: enroll.OrderProcessed, wantCalls: 1},
-		{name: "gives up after max attempts", setup: func(l *edxtest.LMS) { l.FailNext(100, 502) },
-			item: item(course, "learner@example.com"), wantStatus: enroll.ItemFailed, wantOrder: enroll.OrderError,
-			wantError: "gave up after 4 attempts", wantCalls: 4},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, 4)
-			if tt.setup != nil {
-				tt.setup(f.lms)
-			}
-			o := f.settled(t, f.order(t, tt.item))
-			it := o.Items[0]
-			if it.Status != tt.wantStatus || o.Status != tt.wantOrder || !strings.Contains(it.LastError, tt.wantError) {
-				t.Errorf("item %s (%q), order %s; want %s (%q), %s", it.Status, it.LastError, o.Status, tt.wantStatus, tt.wantError, tt.wantOrder)
-			}
-			if got := len(f.lms.Calls()); got != tt.wantCalls {
-				t.Errorf("bulk enroll calls = %d; want %d", got, tt.wantCalls)
-			}
-			attempts, err := f.db.Attempts(context.Background(), it.ID)
-			if err != nil || len(attempts) == 0 {
-				t.Errorf("attempts recorded: %v, %v", attempts, err)
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestEnrollCallFields(t *testing.T) {
-	f := newFixture(t, 3)
-	f.settled(t, f.order(t, item("course-v1:Org+A+1", "learner@example.com")))
-	calls := f.lms.Calls()
-	if len(calls) != 1 {
-		t.Fatalf("calls: %+v", calls)
-	}
-	c := calls[0]
-	if c.Action != "enroll" || strings.Join(c.Courses, ",") != "course-v1:Org+A+1" ||
-		strings.Join(c.Identifiers, ",") != "learner@example.com" || !c.AutoEnroll || c.EmailStudents {
-		t.Errorf("call: %+v", c)
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		f.settled(t, f.order(t, item("course-v1:Org+A+1", "learner@example.com")))
+		calls := f.lms.Calls()
+		if len(calls) != 1 {
+			t.Fatalf("calls: %+v", calls)
+		}
+		c := calls[0]
+		if c.Action != "enroll" || strings.Join(c.Courses, ",") != "course-v1:Org+A+1" ||
+			strings.Join(c.Identifiers, ",") != "learner@example.com" || !c.AutoEnroll || c.EmailStudents {
+			t.Errorf("call: %+v", c)
+		}
+	})
 }
 
 func TestThrottleIsNotAFailedAttempt(t *testing.T) {
-	f := newFixture(t, 2)
-	f.lms.SetRetryAfter(time.Second)
-	f.lms.FailNext(3, 429)
-	o := f.settled(t, f.order(t, item("course-v1:Org+A+1", "learner@example.com")))
-	it := o.Items[0]
-	if it.Status != enroll.ItemEnrolled {
-		t.Fatalf("item %s (%s) after throttling with max 2 attempts; want enrolled", it.Status, it.LastError)
-	}
-	if it.Attempts != 1 {
-		t.Errorf("counted attempts = %d; want 1 (throttled calls do not count)", it.Attempts)
-	}
-	attempts, _ := f.db.Attempts(context.Background(), it.ID)
-	throttled := 0
-	for _, a := range attempts {
-		if a.Outcome == "throttled" {
-			throttled++
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 2)
+		f.lms.SetRetryAfter(time.Second)
+		f.lms.FailNext(3, 429)
+		o := f.settled(t, f.order(t, item("course-v1:Org+A+1", "learner@example.com")))
+		it := o.Items[0]
+		if it.Status != enroll.ItemEnrolled {
+			t.Fatalf("item %s (%s) after throttling with max 2 attempts; want enrolled", it.Status, it.LastError)
 		}
-	}
-	if throttled == 0 {
-		t.Errorf("no throttled attempt recorded: %+v", attempts)
-	}
+		if it.Attempts != 1 {
+			t.Errorf("counted attempts = %d; want 1 (throttled calls do not count)", it.Attempts)
+		}
+		attempts, _ := f.db.Attempts(context.Background(), it.ID)
+		throttled := 0
+		for _, a := range attempts {
+			if a.Outcome == "throttled" {
+				throttled++
+			}
+		}
+		if throttled == 0 {
+			t.Errorf("no throttled attempt recorded: %+v", attempts)
+		}
+	})
 }
 
 func TestTokenReusedAndRefreshed(t *testing.T) {
-	f := newFixture(t, 3)
-	for i := range 3 {
-		f.settled(t, f.order(t, item("course-v1:Org+A+1", string(rune('a'+i))+"@example.com")))
-	}
-	if n := f.lms.TokenRequests(); n != 1 {
-		t.Fatalf("token requests for 3 orders = %d; want 1", n)
-	}
-	f.lms.ExpireTokens()
-	o := f.settled(t, f.order(t, item("course-v1:Org+A+1", "z@example.com")))
-	if o.Items[0].Status != enroll.ItemEnrolled || f.lms.TokenRequests() != 2 {
-		t.Fatalf("after expiry: %s, %d token requests; want enrolled with one refresh", o.Items[0].Status, f.lms.TokenRequests())
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		for i := range 3 {
+			f.settled(t, f.order(t, item("course-v1:Org+A+1", string(rune('a'+i))+"@example.com")))
+		}
+		if n := f.lms.TokenRequests(); n != 1 {
+			t.Fatalf("token requests for 3 orders = %d; want 1", n)
+		}
+		f.lms.ExpireTokens()
+		o := f.settled(t, f.order(t, item("course-v1:Org+A+1", "z@example.com")))
+		if o.Items[0].Status != enroll.ItemEnrolled || f.lms.TokenRequests() != 2 {
+			t.Fatalf("after expiry: %s, %d token requests; want enrolled with one refresh", o.Items[0].Status, f.lms.TokenRequests())
+		}
+	})
 }
 
 func TestEachItemEnrolledOnce(t *testing.T) {
-	f := newFixture(t, 3)
-	items := []enroll.Item{
-		item("course-v1:Org+A+1", "one@example.com"),
-		item("course-v1:Org+B+1", "one@example.com"),
-		item("course-v1:Org+A+1", "two@example.com"),
-	}
-	id := f.order(t, items...)
-	// Redeliveries while the jobs run must not enqueue again.
-	for range 5 {
-		_, err := f.db.SaveAccepted(context.Background(), store.Accepted{
-			Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
-			Order:    enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true, Items: items},
-		}, f.queue.Enqueue)
-		if err != nil {
-			t.Fatal(err)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		items := []enroll.Item{
+			item("course-v1:Org+A+1", "one@example.com"),
+			item("course-v1:Org+B+1", "one@example.com"),
+			item("course-v1:Org+A+1", "two@example.com"),
 		}
-	}
-	f.settled(t, id)
-	for _, it := range items {
-		if n := f.lms.EnrollCount(it.SKU, it.Email); n != 1 {
-			t.Errorf("%s in %s enrolled %d times; want 1", it.Email, it.SKU, n)
+		id := f.order(t, items...)
+		// Redeliveries while the jobs run must not enqueue again.
+		for range 5 {
+			_, err := f.db.SaveAccepted(context.Background(), store.Accepted{
+				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+				Order:    enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true, Items: items},
+			}, f.queue.Enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+		f.settled(t, id)
+		for _, it := range items {
+			if n := f.lms.EnrollCount(it.SKU, it.Email); n != 1 {
+				t.Errorf("%s in %s enrolled %d times; want 1", it.Email, it.SKU, n)
+			}
+		}
+	})
 }
 
 func TestBackoff(t *testing.T) {
@@ -290,53 +300,57 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestShutdownInterruptsSlowCallAndRetriesAfterRestart(t *testing.T) {
-	f := newFixture(t, 3)
-	f.lms.SetDelay(time.Minute)
-	id := f.order(t, item("course-v1:Org+Slow+1", "slow@example.com"))
-	deadline := time.Now().Add(20 * time.Second)
-	for f.lms.TokenRequests() == 0 { // the hanging bulk enroll call follows the token
-		if time.Now().After(deadline) {
-			t.Fatal("the job never called the LMS")
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		f.lms.SetDelay(time.Minute)
+		id := f.order(t, item("course-v1:Org+Slow+1", "slow@example.com"))
+		deadline := time.Now().Add(20 * time.Second)
+		for f.lms.TokenRequests() == 0 { // the hanging bulk enroll call follows the token
+			if time.Now().After(deadline) {
+				t.Fatal("the job never called the LMS")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := f.queue.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
-	if it := o.Items[0]; it.Status != enroll.ItemPending || it.Attempts != 0 {
-		t.Fatalf("after an interrupted call: %+v; want pending, no attempt used", it)
-	}
-	f.lms.SetDelay(0)
-	f.queue = f.start(t, 3)
-	if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
-		t.Fatalf("after restart: %+v", o.Items[0])
-	}
+		if err := f.queue.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
+		if it := o.Items[0]; it.Status != enroll.ItemPending || it.Attempts != 0 {
+			t.Fatalf("after an interrupted call: %+v; want pending, no attempt used", it)
+		}
+		f.lms.SetDelay(0)
+		f.queue = f.start(t, 3)
+		if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+			t.Fatalf("after restart: %+v", o.Items[0])
+		}
+	})
 }
 
 func TestLearnerErrorRetriedUntilItClears(t *testing.T) {
-	f := newFixture(t, 25)
-	f.lms.SetIdentifier("flaky@example.com", edxtest.Error)
-	id := f.order(t, item("course-v1:Org+A+1", "flaky@example.com"))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Items[0].Status == enroll.ItemRetrying {
-			if !strings.Contains(o.Items[0].LastError, "reported an error") {
-				t.Errorf("last error %q", o.Items[0].LastError)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 25)
+		f.lms.SetIdentifier("flaky@example.com", edxtest.Error)
+		id := f.order(t, item("course-v1:Org+A+1", "flaky@example.com"))
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
+			if o.Items[0].Status == enroll.ItemRetrying {
+				if !strings.Contains(o.Items[0].LastError, "reported an error") {
+					t.Errorf("last error %q", o.Items[0].LastError)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("item never retried: %+v", o.Items[0])
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("item never retried: %+v", o.Items[0])
+		f.lms.SetIdentifier("flaky@example.com", edxtest.Enrolled)
+		if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+			t.Fatalf("item %+v; want enrolled once the LMS recovers", o.Items[0])
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	f.lms.SetIdentifier("flaky@example.com", edxtest.Enrolled)
-	if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
-		t.Fatalf("item %+v; want enrolled once the LMS recovers", o.Items[0])
-	}
+	})
 }

@@ -49,7 +49,7 @@ type fixture struct {
 	srv *httptest.Server
 }
 
-func newFixture(t *testing.T, edit ...func(*config.Config)) *fixture {
+func newFixture(t *testing.T, d store.Dialect, edit ...func(*config.Config)) *fixture {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Shopify = []config.Shop{{Domain: shopDomain, Secrets: []config.Secret{shopSecret, oldSecret}}}
@@ -61,8 +61,8 @@ func newFixture(t *testing.T, edit ...func(*config.Config)) *fixture {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	db := storetest.New(t)
-	if err := jobs.Migrate(context.Background(), db.SQL()); err != nil {
+	db := storetest.Open(t, d)
+	if err := jobs.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	queue, err := jobs.New(db, nil, jobs.Options{})
@@ -126,262 +126,280 @@ func without(h map[string]string, key string) map[string]string {
 }
 
 func TestShopifyStatusCodes(t *testing.T) {
-	const path = "/webhooks/shopify/order/create"
-	good := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
-	tests := []struct {
-		name    string
-		path    string
-		headers map[string]string
-		body    string
-		want    int
-	}{
-		{"accepted", path, good, shopifyOrder, 200},
-		{"trailing slash", path + "/", shopifyHeaders(shopDomain, shopSecret, shopifyOrder), shopifyOrder, 200},
-		{"previous secret during rotation", path, shopifyHeaders(shopDomain, oldSecret, shopifyOrder), shopifyOrder, 200},
-		{"domain case-insensitive", path, shopifyHeaders("FIRST.myshopify.com", shopSecret, shopifyOrder), shopifyOrder, 200},
-		{"missing domain", path, without(good, "X-Shopify-Shop-Domain"), shopifyOrder, 400},
-		{"unknown domain", path, shopifyHeaders("other.myshopify.com", shopSecret, shopifyOrder), shopifyOrder, 403},
-		{"missing signature", path, without(good, "X-Shopify-Hmac-Sha256"), shopifyOrder, 400},
-		{"wrong secret", path, shopifyHeaders(shopDomain, "nope", shopifyOrder), shopifyOrder, 403},
-		{"tampered body", path, good, strings.Replace(shopifyOrder, "learner@", "thief@", 1), 403},
-		{"invalid json", path, shopifyHeaders(shopDomain, shopSecret, "{not json"), "{not json", 400},
-		{"not an order", path, shopifyHeaders(shopDomain, shopSecret, `{"foo": 1}`), `{"foo": 1}`, 400},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			if got := f.post(t, tt.path, "application/json", tt.headers, tt.body); got != tt.want {
-				t.Errorf("status = %d; want %d", got, tt.want)
-			}
-		})
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		const path = "/webhooks/shopify/order/create"
+		good := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
+		tests := []struct {
+			name    string
+			path    string
+			headers map[string]string
+			body    string
+			want    int
+		}{
+			{"accepted", path, good, shopifyOrder, 200},
+			{"trailing slash", path + "/", shopifyHeaders(shopDomain, shopSecret, shopifyOrder), shopifyOrder, 200},
+			{"previous secret during rotation", path, shopifyHeaders(shopDomain, oldSecret, shopifyOrder), shopifyOrder, 200},
+			{"domain case-insensitive", path, shopifyHeaders("FIRST.myshopify.com", shopSecret, shopifyOrder), shopifyOrder, 200},
+			{"missing domain", path, without(good, "X-Shopify-Shop-Domain"), shopifyOrder, 400},
+			{"unknown domain", path, shopifyHeaders("other.myshopify.com", shopSecret, shopifyOrder), shopifyOrder, 403},
+			{"missing signature", path, without(good, "X-Shopify-Hmac-Sha256"), shopifyOrder, 400},
+			{"wrong secret", path, shopifyHeaders(shopDomain, "nope", shopifyOrder), shopifyOrder, 403},
+			{"tampered body", path, good, strings.Replace(shopifyOrder, "learner@", "thief@", 1), 403},
+			{"invalid json", path, shopifyHeaders(shopDomain, shopSecret, "{not json"), "{not json", 400},
+			{"not an order", path, shopifyHeaders(shopDomain, shopSecret, `{"foo": 1}`), `{"foo": 1}`, 400},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, d)
+				if got := f.post(t, tt.path, "application/json", tt.headers, tt.body); got != tt.want {
+					t.Errorf("status = %d; want %d", got, tt.want)
+				}
+			})
+		}
+	})
 }
 
 func TestWooCommerceStatusCodes(t *testing.T) {
-	good := wooHeaders(siteURL, siteSecret, wooOrder)
-	tests := []struct {
-		name        string
-		path        string
-		contentType string
-		headers     map[string]string
-		body        string
-		want        int
-	}{
-		{"accepted", "/webhooks/woocommerce/order/create", "application/json", good, wooOrder, 200},
-		{"update endpoint", "/webhooks/woocommerce/order/update", "application/json", good, wooOrder, 200},
-		{"trailing slash", "/webhooks/woocommerce/order/update/", "application/json; charset=utf-8", good, wooOrder, 200},
-		{"source without trailing slash", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders("https://shop.example.com", siteSecret, wooOrder), wooOrder, 200},
-		{"ping", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", nil, "webhook_id=12", 200},
-		{"form without webhook_id", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", good, "foo=bar", 400},
-		{"other content type", "/webhooks/woocommerce/order/create", "text/plain", good, wooOrder, 400},
-		{"missing source", "/webhooks/woocommerce/order/create", "application/json", without(good, "X-WC-Webhook-Source"), wooOrder, 400},
-		{"unknown source", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders("https://evil.example.com/", siteSecret, wooOrder), wooOrder, 403},
-		{"missing signature", "/webhooks/woocommerce/order/create", "application/json", without(good, "X-WC-Webhook-Signature"), wooOrder, 400},
-		{"wrong signature", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders(siteURL, "nope", wooOrder), wooOrder, 403},
-		{"invalid json", "/webhooks/woocommerce/order/create", "application/json", wooHeaders(siteURL, siteSecret, "[1,"), "[1,", 400},
-		{"no id", "/webhooks/woocommerce/order/create", "application/json", wooHeaders(siteURL, siteSecret, `{"status":"x"}`), `{"status":"x"}`, 400},
-		{"unpaid, payment not required", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders(siteURL, siteSecret, unpaidWooOrder), unpaidWooOrder, 200},
-		{"unpaid, payment required", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders(paidSite, paidSecret, unpaidWooOrder), unpaidWooOrder, 402},
-		{"paid, payment required", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders(paidSite, paidSecret, wooOrder), wooOrder, 200},
-		{"unpaid, accepted while awaiting payment", "/webhooks/woocommerce/order/create", "application/json",
-			wooHeaders(freeSite, freeSecret, unpaidWooOrder), unpaidWooOrder, 200},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			if got := f.post(t, tt.path, tt.contentType, tt.headers, tt.body); got != tt.want {
-				t.Errorf("status = %d; want %d", got, tt.want)
-			}
-		})
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		good := wooHeaders(siteURL, siteSecret, wooOrder)
+		tests := []struct {
+			name        string
+			path        string
+			contentType string
+			headers     map[string]string
+			body        string
+			want        int
+		}{
+			{"accepted", "/webhooks/woocommerce/order/create", "application/json", good, wooOrder, 200},
+			{"update endpoint", "/webhooks/woocommerce/order/update", "application/json", good, wooOrder, 200},
+			{"trailing slash", "/webhooks/woocommerce/order/update/", "application/json; charset=utf-8", good, wooOrder, 200},
+			{"source without trailing slash", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders("https://shop.example.com", siteSecret, wooOrder), wooOrder, 200},
+			{"ping", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", nil, "webhook_id=12", 200},
+			{"form without webhook_id", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", good, "foo=bar", 400},
+			{"other content type", "/webhooks/woocommerce/order/create", "text/plain", good, wooOrder, 400},
+			{"missing source", "/webhooks/woocommerce/order/create", "application/json", without(good, "X-WC-Webhook-Source"), wooOrder, 400},
+			{"unknown source", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders("https://evil.example.com/", siteSecret, wooOrder), wooOrder, 403},
+			{"missing signature", "/webhooks/woocommerce/order/create", "application/json", without(good, "X-WC-Webhook-Signature"), wooOrder, 400},
+			{"wrong signature", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders(siteURL, "nope", wooOrder), wooOrder, 403},
+			{"invalid json", "/webhooks/woocommerce/order/create", "application/json", wooHeaders(siteURL, siteSecret, "[1,"), "[1,", 400},
+			{"no id", "/webhooks/woocommerce/order/create", "application/json", wooHeaders(siteURL, siteSecret, `{"status":"x"}`), `{"status":"x"}`, 400},
+			{"unpaid, payment not required", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders(siteURL, siteSecret, unpaidWooOrder), unpaidWooOrder, 200},
+			{"unpaid, payment required", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders(paidSite, paidSecret, unpaidWooOrder), unpaidWooOrder, 402},
+			{"paid, payment required", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders(paidSite, paidSecret, wooOrder), wooOrder, 200},
+			{"unpaid, accepted while awaiting payment", "/webhooks/woocommerce/order/create", "application/json",
+				wooHeaders(freeSite, freeSecret, unpaidWooOrder), unpaidWooOrder, 200},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, d)
+				if got := f.post(t, tt.path, tt.contentType, tt.headers, tt.body); got != tt.want {
+					t.Errorf("status = %d; want %d", got, tt.want)
+				}
+			})
+		}
+	})
 }
 
 func TestMethodsAndHealth(t *testing.T) {
-	f := newFixture(t)
-	tests := []struct {
-		method, path string
-		want         int
-	}{
-		{"GET", "/webhooks/shopify/order/create", 405},
-		{"PUT", "/webhooks/woocommerce/order/create/", 405},
-		{"DELETE", "/webhooks/woocommerce/order/update", 405},
-		{"GET", "/healthz", 200},
-		{"GET", "/readyz", 200},
-		{"POST", "/healthz", 405},
-		{"GET", "/nothing", 404},
-	}
-	for _, tt := range tests {
-		req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		tests := []struct {
+			method, path string
+			want         int
+		}{
+			{"GET", "/webhooks/shopify/order/create", 405},
+			{"PUT", "/webhooks/woocommerce/order/create/", 405},
+			{"DELETE", "/webhooks/woocommerce/order/update", 405},
+			{"GET", "/healthz", 200},
+			{"GET", "/readyz", 200},
+			{"POST", "/healthz", 405},
+			{"GET", "/nothing", 404},
+		}
+		for _, tt := range tests {
+			req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s %s = %d; want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+			}
+		}
+	})
+}
+
+func TestReadyFailsWithoutDatabase(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.db.Close()
+		resp, err := http.Get(f.srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("/readyz = %d with the database closed; want 503", resp.StatusCode)
+		}
+		// A webhook that cannot be stored must not be acknowledged.
+		h := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
+		if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, shopifyOrder); got < 500 {
+			t.Fatalf("webhook with the database closed = %d; want 5xx", got)
+		}
+	})
+}
+
+func TestBodyLimit(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, func(c *config.Config) { c.MaxBodyBytes = 1024 })
+		big := `{"id": 1, "note": "` + strings.Repeat("x", 2000) + `"}`
+		h := shopifyHeaders(shopDomain, shopSecret, big)
+		if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, big); got != 413 {
+			t.Errorf("oversized body with Content-Length = %d; want 413", got)
+		}
+		// Without Content-Length (chunked), the limit applies while reading.
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/webhooks/shopify/order/create", io.MultiReader(strings.NewReader(big)))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s %s = %d; want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+		if resp.StatusCode != 413 {
+			t.Errorf("oversized chunked body = %d; want 413", resp.StatusCode)
 		}
-	}
-}
-
-func TestReadyFailsWithoutDatabase(t *testing.T) {
-	f := newFixture(t)
-	f.db.Close()
-	resp, err := http.Get(f.srv.URL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz = %d with the database closed; want 503", resp.StatusCode)
-	}
-	// A webhook that cannot be stored must not be acknowledged.
-	h := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
-	if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, shopifyOrder); got < 500 {
-		t.Fatalf("webhook with the database closed = %d; want 5xx", got)
-	}
-}
-
-func TestBodyLimit(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.MaxBodyBytes = 1024 })
-	big := `{"id": 1, "note": "` + strings.Repeat("x", 2000) + `"}`
-	h := shopifyHeaders(shopDomain, shopSecret, big)
-	if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, big); got != 413 {
-		t.Errorf("oversized body with Content-Length = %d; want 413", got)
-	}
-	// Without Content-Length (chunked), the limit applies while reading.
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/webhooks/shopify/order/create", io.MultiReader(strings.NewReader(big)))
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 413 {
-		t.Errorf("oversized chunked body = %d; want 413", resp.StatusCode)
-	}
-	ds, _ := f.db.Deliveries(context.Background(), 10)
-	if len(ds) != 2 || ds[0].Status != 413 || ds[0].Body != nil || ds[1].BodySize != int64(len(big)) {
-		t.Errorf("413 deliveries recorded: %+v", ds)
-	}
+		ds, _ := f.db.Deliveries(context.Background(), 10)
+		if len(ds) != 2 || ds[0].Status != 413 || ds[0].Body != nil || ds[1].BodySize != int64(len(big)) {
+			t.Errorf("413 deliveries recorded: %+v", ds)
+		}
+	})
 }
 
 func TestRejectedDeliveriesKeepMetadataOnly(t *testing.T) {
-	f := newFixture(t)
-	body := `{"id": 99, "line_items": []}`
-	h := shopifyHeaders(shopDomain, "wrong", body)
-	if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, body); got != 403 {
-		t.Fatalf("status %d", got)
-	}
-	ds, err := f.db.Deliveries(context.Background(), 10)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("deliveries: %v, %v", ds, err)
-	}
-	d := ds[0]
-	sum := sha256.Sum256([]byte(body))
-	if d.Body != nil || d.BodySize != int64(len(body)) || d.BodySHA256 != hex.EncodeToString(sum[:]) ||
-		d.Reason != "invalid signature" || d.Status != 403 || d.Path != "/webhooks/shopify/order/create" || d.SourceIP != "127.0.0.1" {
-		t.Errorf("rejected delivery: %+v", d)
-	}
-	if strings.Contains(d.Headers, h["X-Shopify-Hmac-Sha256"]) || !strings.Contains(d.Headers, "[masked]") {
-		t.Errorf("signature not masked in stored headers: %s", d.Headers)
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		body := `{"id": 99, "line_items": []}`
+		h := shopifyHeaders(shopDomain, "wrong", body)
+		if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, body); got != 403 {
+			t.Fatalf("status %d", got)
+		}
+		ds, err := f.db.Deliveries(context.Background(), 10)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("deliveries: %v, %v", ds, err)
+		}
+		rec := ds[0]
+		sum := sha256.Sum256([]byte(body))
+		if rec.Body != nil || rec.BodySize != int64(len(body)) || rec.BodySHA256 != hex.EncodeToString(sum[:]) ||
+			rec.Reason != "invalid signature" || rec.Status != 403 || rec.Path != "/webhooks/shopify/order/create" || rec.SourceIP != "127.0.0.1" {
+			t.Errorf("rejected delivery: %+v", rec)
+		}
+		if strings.Contains(rec.Headers, h["X-Shopify-Hmac-Sha256"]) || !strings.Contains(rec.Headers, "[masked]") {
+			t.Errorf("signature not masked in stored headers: %s", rec.Headers)
+		}
+	})
 }
 
 func TestAcceptedDeliveryStoresOrderAndDuplicates(t *testing.T) {
-	f := newFixture(t)
-	h := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
-	for range 3 {
-		if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, shopifyOrder); got != 200 {
-			t.Fatalf("status %d", got)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		h := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
+		for range 3 {
+			if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, shopifyOrder); got != 200 {
+				t.Fatalf("status %d", got)
+			}
 		}
-	}
-	o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shopDomain, 5834765623456)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(o.Items) != 2 || o.Items[0].Email != "learner@example.com" || o.Items[1].Email != "buyer@example.com" {
-		t.Fatalf("items: %+v", o.Items)
-	}
-	ds, _ := f.db.Deliveries(context.Background(), 10)
-	if len(ds) != 3 || string(ds[2].Body) != shopifyOrder || ds[1].Reason != "duplicate" || ds[0].Reason != "duplicate" {
-		t.Fatalf("deliveries: %+v", ds)
-	}
-	if strings.Contains(ds[2].Headers, h["X-Shopify-Hmac-Sha256"]) {
-		t.Errorf("signature stored with an accepted delivery: %s", ds[2].Headers)
-	}
+		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shopDomain, 5834765623456)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Items) != 2 || o.Items[0].Email != "learner@example.com" || o.Items[1].Email != "buyer@example.com" {
+			t.Fatalf("items: %+v", o.Items)
+		}
+		ds, _ := f.db.Deliveries(context.Background(), 10)
+		if len(ds) != 3 || string(ds[2].Body) != shopifyOrder || ds[1].Reason != "duplicate" || ds[0].Reason != "duplicate" {
+			t.Fatalf("deliveries: %+v", ds)
+		}
+		if strings.Contains(ds[2].Headers, h["X-Shopify-Hmac-Sha256"]) {
+			t.Errorf("signature stored with an accepted delivery: %s", ds[2].Headers)
+		}
+	})
 }
 
 func TestUnpaidOrders(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	// 402: the delivery is stored, no order is created.
-	if got := f.post(t, "/webhooks/woocommerce/order/create", "application/json",
-		wooHeaders(paidSite, paidSecret, unpaidWooOrder), unpaidWooOrder); got != 402 {
-		t.Fatalf("status %d", got)
-	}
-	if _, err := f.db.FindOrder(ctx, enroll.WooCommerce, paidSite, 4343); err == nil {
-		t.Error("an order was created for a 402 delivery")
-	}
-	ds, _ := f.db.Deliveries(ctx, 1)
-	if ds[0].Status != 402 || string(ds[0].Body) != unpaidWooOrder {
-		t.Errorf("402 delivery: %+v", ds[0])
-	}
-	// accept_unpaid: 200, recorded as awaiting payment, enrolled once paid.
-	if got := f.post(t, "/webhooks/woocommerce/order/create", "application/json",
-		wooHeaders(freeSite, freeSecret, unpaidWooOrder), unpaidWooOrder); got != 200 {
-		t.Fatalf("status %d", got)
-	}
-	o, err := f.db.FindOrder(ctx, enroll.WooCommerce, freeSite, 4343)
-	if err != nil || o.Status != enroll.OrderAwaitingPayment || len(o.Items) != 0 {
-		t.Fatalf("unpaid order: %+v, %v", o, err)
-	}
-	paid := strings.Replace(unpaidWooOrder, `"date_paid_gmt": null`, `"date_paid_gmt": "2026-11-25T10:00:00"`, 1)
-	if got := f.post(t, "/webhooks/woocommerce/order/update", "application/json",
-		wooHeaders(freeSite+"/", freeSecret, paid), paid); got != 200 {
-		t.Fatalf("status %d", got)
-	}
-	o, _ = f.db.FindOrder(ctx, enroll.WooCommerce, freeSite, 4343)
-	if o.Status != enroll.OrderNew || len(o.Items) != 1 || o.Items[0].Email != "buyer@example.com" {
-		t.Fatalf("paid order: %+v", o)
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		// 402: the delivery is stored, no order is created.
+		if got := f.post(t, "/webhooks/woocommerce/order/create", "application/json",
+			wooHeaders(paidSite, paidSecret, unpaidWooOrder), unpaidWooOrder); got != 402 {
+			t.Fatalf("status %d", got)
+		}
+		if _, err := f.db.FindOrder(ctx, enroll.WooCommerce, paidSite, 4343); err == nil {
+			t.Error("an order was created for a 402 delivery")
+		}
+		ds, _ := f.db.Deliveries(ctx, 1)
+		if ds[0].Status != 402 || string(ds[0].Body) != unpaidWooOrder {
+			t.Errorf("402 delivery: %+v", ds[0])
+		}
+		// accept_unpaid: 200, recorded as awaiting payment, enrolled once paid.
+		if got := f.post(t, "/webhooks/woocommerce/order/create", "application/json",
+			wooHeaders(freeSite, freeSecret, unpaidWooOrder), unpaidWooOrder); got != 200 {
+			t.Fatalf("status %d", got)
+		}
+		o, err := f.db.FindOrder(ctx, enroll.WooCommerce, freeSite, 4343)
+		if err != nil || o.Status != enroll.OrderAwaitingPayment || len(o.Items) != 0 {
+			t.Fatalf("unpaid order: %+v, %v", o, err)
+		}
+		paid := strings.Replace(unpaidWooOrder, `"date_paid_gmt": null`, `"date_paid_gmt": "2026-11-25T10:00:00"`, 1)
+		if got := f.post(t, "/webhooks/woocommerce/order/update", "application/json",
+			wooHeaders(freeSite+"/", freeSecret, paid), paid); got != 200 {
+			t.Fatalf("status %d", got)
+		}
+		o, _ = f.db.FindOrder(ctx, enroll.WooCommerce, freeSite, 4343)
+		if o.Status != enroll.OrderNew || len(o.Items) != 1 || o.Items[0].Email != "buyer@example.com" {
+			t.Fatalf("paid order: %+v", o)
+		}
+	})
 }
 
 func TestSourceIPBehindTrustedProxy(t *testing.T) {
-	tests := []struct {
-		name    string
-		trusted []string
-		xff     string
-		want    string
-	}{
-		{"no proxy trusted", nil, "203.0.113.9", "127.0.0.1"},
-		{"trusted proxy", []string{"127.0.0.1/32"}, "203.0.113.9", "203.0.113.9"},
-		{"chain of proxies", []string{"127.0.0.0/8", "10.0.0.0/8"}, "198.51.100.7, 203.0.113.9, 10.1.2.3", "203.0.113.9"},
-		{"trusted, no header", []string{"127.0.0.1/32"}, "", "127.0.0.1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *config.Config) {
-				for _, p := range tt.trusted {
-					c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(p))
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		tests := []struct {
+			name    string
+			trusted []string
+			xff     string
+			want    string
+		}{
+			{"no proxy trusted", nil, "203.0.113.9", "127.0.0.1"},
+			{"trusted proxy", []string{"127.0.0.1/32"}, "203.0.113.9", "203.0.113.9"},
+			{"chain of proxies", []string{"127.0.0.0/8", "10.0.0.0/8"}, "198.51.100.7, 203.0.113.9, 10.1.2.3", "203.0.113.9"},
+			{"trusted, no header", []string{"127.0.0.1/32"}, "", "127.0.0.1"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, d, func(c *config.Config) {
+					for _, p := range tt.trusted {
+						c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(p))
+					}
+				})
+				h := map[string]string{}
+				if tt.xff != "" {
+					h["X-Forwarded-For"] = tt.xff
+				}
+				f.post(t, "/webhooks/shopify/order/create", "application/json", h, "{}")
+				ds, _ := f.db.Deliveries(context.Background(), 1)
+				if len(ds) != 1 || ds[0].SourceIP != tt.want {
+					t.Errorf("source IP = %+v; want %s", ds, tt.want)
 				}
 			})
-			h := map[string]string{}
-			if tt.xff != "" {
-				h["X-Forwarded-For"] = tt.xff
-			}
-			f.post(t, "/webhooks/shopify/order/create", "application/json", h, "{}")
-			ds, _ := f.db.Deliveries(context.Background(), 1)
-			if len(ds) != 1 || ds[0].SourceIP != tt.want {
-				t.Errorf("source IP = %+v; want %s", ds, tt.want)
-			}
-		})
-	}
+		}
+	})
 }

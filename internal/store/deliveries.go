@@ -156,7 +156,7 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	if len(res.Enqueued) == 0 {
 		return nil
 	}
-	return updateOrderStatus(ctx, tx, orderID, now)
+	return db.updateOrderStatus(ctx, tx, orderID, now)
 }
 
 func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {

@@ -77,17 +77,21 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
 		}
 		var orderID int64
 		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, last_error = $3,
-			course_id = CASE WHEN $4 = '' THEN course_id ELSE $4 END, updated_at = $5
+			course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
 			WHERE id = $6 RETURNING order_id`,
 			a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
 		if err != nil {
 			return fmt.Errorf("update item %d: %w", a.ItemID, err)
 		}
-		return updateOrderStatus(ctx, tx, orderID, now)
+		return db.updateOrderStatus(ctx, tx, orderID, now)
 	})
 }
 
-func updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, now time.Time) error {
+// updateOrderStatus derives the order's status from its items'.
+func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, now time.Time) error {
+	if err := db.lockOrder(ctx, tx, orderID); err != nil {
+		return err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT status FROM items WHERE order_id = $1`, orderID)
 	if err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)

@@ -21,8 +21,9 @@ type Migration struct {
 	SQL     string
 }
 
-func loadMigrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations/sqlite")
+func loadMigrations(d Dialect) ([]Migration, error) {
+	dir := "migrations/" + string(d)
+	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
@@ -33,7 +34,7 @@ func loadMigrations() ([]Migration, error) {
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", e.Name())
 		}
-		b, err := migrations.ReadFile("migrations/sqlite/" + e.Name())
+		b, err := migrations.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
@@ -44,9 +45,10 @@ func loadMigrations() ([]Migration, error) {
 }
 
 // Migrate applies the migrations the database has not seen yet, each in its
-// own transaction, and returns the names of those it applied.
+// own transaction, and returns the names of those it applied. Run it inside
+// WithMigrationLock when several processes may start at once.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(db.dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +85,28 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 
 // PendingMigrations returns how many embedded migrations the database lacks.
 func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(db.dialect)
 	if err != nil {
 		return 0, err
+	}
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if db.dialect == Postgres {
+		exists = `SELECT count(*) FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return 0, fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	if n == 0 {
+		return len(ms), nil
 	}
 	var latest sql.NullInt64
 	err = db.sql.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&latest)
 	if err != nil {
-		if strings.Contains(err.Error(), "no such table") {
-			return len(ms), nil
-		}
 		return 0, fmt.Errorf("read schema_migrations: %w", err)
 	}
-	n := 0
+	n = 0
 	for _, m := range ms {
 		if int64(m.Version) > latest.Int64 {
 			n++

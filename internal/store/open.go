@@ -12,34 +12,57 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
 
 // DB is the receiver's database.
 type DB struct {
-	sql *sql.DB
+	sql     *sql.DB
+	dialect Dialect
+	// listen is a pgx pool for the job queue's LISTEN connections (PostgreSQL only).
+	listen *pgxpool.Pool
+	url    string
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
 }
 
-// SQLitePath returns the file path a sqlite: database URL names, or an error
-// when the URL is not a SQLite URL this build supports.
+// Dialect names a database backend.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns caps PostgreSQL connections (default 10); SQLite uses one.
+	MaxConns int
+}
+
+// DialectOf tells which backend a database URL names.
+func DialectOf(databaseURL string) (Dialect, error) {
+	scheme, _, _ := strings.Cut(databaseURL, ":")
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		return SQLite, nil
+	case "postgres", "postgresql", "pgsql":
+		return Postgres, nil
+	}
+	return "", fmt.Errorf("database URL: unsupported scheme %q: use sqlite:<path> or postgres://user:pass@host/db", scheme)
+}
+
+// SQLitePath returns the file path a sqlite: database URL names.
 //
 //	sqlite:relative/path.db     relative to the working directory
 //	sqlite:/abs/path.db         absolute
-//	sqlite:///abs/path.db       absolute (also sqlite:////abs/path.db, as dj-database-url writes it)
+//	sqlite:///abs/path.db       absolute (also sqlite:////abs/path.db)
 func SQLitePath(databaseURL string) (string, error) {
-	scheme, rest, ok := strings.Cut(databaseURL, ":")
-	if !ok || rest == "" {
-		return "", fmt.Errorf("database URL %q: want sqlite:<path>", databaseURL)
+	if d, err := DialectOf(databaseURL); err != nil || d != SQLite {
+		return "", fmt.Errorf("database URL: want sqlite:<path>")
 	}
-	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3":
-	case "postgres", "postgresql", "pgsql":
-		return "", fmt.Errorf("database URL: PostgreSQL is not supported by this version; use sqlite:<path>")
-	default:
-		return "", fmt.Errorf("database URL: unsupported scheme %q; use sqlite:<path>", scheme)
-	}
+	_, rest, _ := strings.Cut(databaseURL, ":")
 	if p, ok := strings.CutPrefix(rest, "//"); ok {
 		// sqlite://host/path has no host for SQLite: what follows is the path.
 		if strings.HasPrefix(p, "/") {
@@ -53,9 +76,20 @@ func SQLitePath(databaseURL string) (string, error) {
 	return rest, nil
 }
 
-// Open opens (creating if needed) the database a URL names. It does not
-// migrate the schema; call Migrate.
-func Open(ctx context.Context, databaseURL string) (*DB, error) {
+// Open opens the database a URL names: SQLite (creating the file if
+// needed) or PostgreSQL. It does not migrate the schema; call Migrate.
+func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	d, err := DialectOf(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if d == Postgres {
+		return openPostgres(ctx, databaseURL, opts)
+	}
+	return openSQLite(ctx, databaseURL)
+}
+
+func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
 	path, err := SQLitePath(databaseURL)
 	if err != nil {
 		return nil, err
@@ -85,14 +119,38 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &DB{sql: db, Now: time.Now}, nil
+	return &DB{sql: db, dialect: SQLite, url: databaseURL, Now: time.Now}, nil
 }
 
 // SQL returns the underlying pool, for the job queue's driver.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
+// Dialect tells the backend.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// ListenerPool is the pgx pool the job queue listens on (PostgreSQL), or nil.
+func (db *DB) ListenerPool() *pgxpool.Pool { return db.listen }
+
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	if db.listen != nil {
+		db.listen.Close()
+	}
+	return db.sql.Close()
+}
+
+// Version names the backend and its server version.
+func (db *DB) Version(ctx context.Context) (string, error) {
+	query, name := "SELECT sqlite_version()", "SQLite "
+	if db.dialect == Postgres {
+		query, name = "SHOW server_version", "PostgreSQL "
+	}
+	var v string
+	if err := db.sql.QueryRowContext(ctx, query).Scan(&v); err != nil {
+		return "", fmt.Errorf("read database version: %w", err)
+	}
+	return name + v, nil
+}
 
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {

@@ -1,20 +1,80 @@
-// Package storetest gives tests a real, migrated database of their own.
+// Package storetest gives tests a real, migrated database of their own: a
+// SQLite file always, and a fresh PostgreSQL database when TEST_DATABASE_URL
+// names a server (postgres://user@host:port/db) the tests may create
+// databases on.
 package storetest
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
-// New returns a migrated SQLite database in a file under t.TempDir(),
-// closed when the test ends.
-func New(t testing.TB) *store.DB {
+// Backends are the database backends tests run against.
+var Backends = []store.Dialect{store.SQLite, store.Postgres}
+
+// URL returns the URL of a fresh, empty database of the backend, removed
+// when the test ends. A PostgreSQL test is skipped when TEST_DATABASE_URL
+// is not set.
+func URL(t testing.TB, d store.Dialect) string {
+	t.Helper()
+	if d == store.SQLite {
+		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	}
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("PostgreSQL tests skipped: set TEST_DATABASE_URL=postgres://user@host:5432/db to run them")
+	}
+	return freshPostgres(t, base)
+}
+
+var counter atomic.Int64
+
+func freshPostgres(t testing.TB, base string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("wr_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, counter.Add(1))
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Open returns a migrated database of the backend, closed when the test ends.
+func Open(t testing.TB, d store.Dialect) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
+	db, err := store.Open(ctx, URL(t, d), store.Options{})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
@@ -25,8 +85,20 @@ func New(t testing.TB) *store.DB {
 	return db
 }
 
-// ForEach runs f as a subtest against each database backend this build
-// supports, each with a fresh database.
+// New returns a migrated SQLite database in a file under t.TempDir().
+func New(t testing.TB) *store.DB { return Open(t, store.SQLite) }
+
+// ForEach runs f as a subtest against each backend, each with a fresh
+// migrated database.
 func ForEach(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	t.Run("sqlite", func(t *testing.T) { f(t, New(t)) })
+	for _, d := range Backends {
+		t.Run(string(d), func(t *testing.T) { f(t, Open(t, d)) })
+	}
+}
+
+// ForEachBackend runs f as a subtest for each backend.
+func ForEachBackend(t *testing.T, f func(t *testing.T, d store.Dialect)) {
+	for _, d := range Backends {
+		t.Run(string(d), func(t *testing.T) { f(t, d) })
+	}
 }
