@@ -27,6 +27,7 @@ Usage:
 
 Commands:
   serve     run the HTTP server and the enrollment workers
+  worker    run the enrollment workers only (health endpoints on the listen address)
   migrate   create or upgrade the database schema, then exit
   check     validate the configuration, the database and the LMS connection
   version   print the version
@@ -56,6 +57,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 	switch cmd {
 	case "serve":
 		return serve(ctx, env, rest)
+	case "worker":
+		return worker(ctx, env, rest)
 	case "migrate":
 		return migrate(ctx, env, rest)
 	case "check":

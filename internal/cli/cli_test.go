@@ -19,6 +19,7 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
@@ -46,9 +47,9 @@ func (e env) getenv(k string) string { return e[k] }
 
 // baseEnv configures one Shopify shop, one WooCommerce site and the fake LMS,
 // on a fresh database, with fast retries.
-func baseEnv(t *testing.T, lms *edxtest.LMS) env {
+func baseEnv(t *testing.T, lms *edxtest.LMS, d store.Dialect) env {
 	return env{
-		"WEBHOOK_RECEIVER_DATABASE_URL":                "sqlite:" + filepath.Join(t.TempDir(), "data.db"),
+		"WEBHOOK_RECEIVER_DATABASE_URL":                storetest.URL(t, d),
 		"WEBHOOK_RECEIVER_LMS_BASE_URL":                lms.URL,
 		"WEBHOOK_RECEIVER_OAUTH2_KEY":                  lms.ClientID,
 		"WEBHOOK_RECEIVER_OAUTH2_SECRET":               lms.ClientSecret,
@@ -178,101 +179,109 @@ func waitEnrolled(t *testing.T, lms *edxtest.LMS, course, email string) {
 }
 
 func TestServeEnrollsFromBothShops(t *testing.T) {
-	lms := edxtest.New(t)
-	lms.AddSKU("sku/WOO-1", "course-v1:Org+Woo+1")
-	e := baseEnv(t, lms)
-	e["WEBHOOK_RECEIVER_SKU_PREFIX"] = "sku/"
-	s := serve(t, e)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		lms.AddSKU("sku/WOO-1", "course-v1:Org+Woo+1")
+		e := baseEnv(t, lms, d)
+		e["WEBHOOK_RECEIVER_SKU_PREFIX"] = "sku/"
+		s := serve(t, e)
 
-	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
-		shopifyOrder(5834765623456, "course-v1:Org+Shop+1", "learner@example.com")); got != 200 {
-		t.Fatalf("shopify order: %d", got)
-	}
-	woo := `{"id": 77, "date_paid_gmt": "2026-11-25T10:00:00", "billing": {"email": "buyer@example.com"},
+		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+			shopifyOrder(5834765623456, "course-v1:Org+Shop+1", "learner@example.com")); got != 200 {
+			t.Fatalf("shopify order: %d", got)
+		}
+		woo := `{"id": 77, "date_paid_gmt": "2026-11-25T10:00:00", "billing": {"email": "buyer@example.com"},
 		"line_items": [{"id": 1, "sku": "WOO-1", "meta_data": [{"key": "_alg_wc_pif_global",
 		"value": [{"type": "email", "_value": "student@example.com"}]}]}]}`
-	if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", woo); got != 200 {
-		t.Fatalf("woocommerce order: %d", got)
-	}
-	unpaid := strings.Replace(woo, `"2026-11-25T10:00:00"`, "null", 1)
-	if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", unpaid); got != 402 {
-		t.Fatalf("unpaid woocommerce order: %d; want 402", got)
-	}
-	waitEnrolled(t, lms, "course-v1:Org+Shop+1", "learner@example.com")
-	waitEnrolled(t, lms, "course-v1:Org+Woo+1", "student@example.com")
-	s.stop(t)
-	logs := s.logs.String()
-	for _, secret := range []string{"shopify-webhook-secret", "woo,commerce secret", lms.ClientSecret, "token-1", "learner@example.com"} {
-		if strings.Contains(logs, secret) {
-			t.Errorf("logs contain %q:\n%s", secret, logs)
+		if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", woo); got != 200 {
+			t.Fatalf("woocommerce order: %d", got)
 		}
-	}
+		unpaid := strings.Replace(woo, `"2026-11-25T10:00:00"`, "null", 1)
+		if got := s.postWoo(t, "https://shop.example.com/", "woo,commerce secret", unpaid); got != 402 {
+			t.Fatalf("unpaid woocommerce order: %d; want 402", got)
+		}
+		waitEnrolled(t, lms, "course-v1:Org+Shop+1", "learner@example.com")
+		waitEnrolled(t, lms, "course-v1:Org+Woo+1", "student@example.com")
+		s.stop(t)
+		logs := s.logs.String()
+		for _, secret := range []string{"shopify-webhook-secret", "woo,commerce secret", lms.ClientSecret, "token-1", "learner@example.com"} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("logs contain %q:\n%s", secret, logs)
+			}
+		}
+	})
 }
 
 func TestConcurrentDuplicatesEnrollOnce(t *testing.T) {
-	lms := edxtest.New(t)
-	s := serve(t, baseEnv(t, lms))
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Go(func() {
-			// Ten orders, each delivered four times at once.
-			body := shopifyOrder(int64(1000+i%10), "course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i%10))
-			if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret", body); got != 200 {
-				t.Errorf("delivery %d: %d", i, got)
-			}
-		})
-	}
-	wg.Wait()
-	for i := range 10 {
-		waitEnrolled(t, lms, "course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i))
-	}
-	s.stop(t) // let every job finish before counting
-	for i := range 10 {
-		if n := lms.EnrollCount("course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i)); n != 1 {
-			t.Errorf("learner %d enrolled %d times; want 1", i, n)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		s := serve(t, baseEnv(t, lms, d))
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				// Ten orders, each delivered four times at once.
+				body := shopifyOrder(int64(1000+i%10), "course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i%10))
+				if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret", body); got != 200 {
+					t.Errorf("delivery %d: %d", i, got)
+				}
+			})
 		}
-	}
+		wg.Wait()
+		for i := range 10 {
+			waitEnrolled(t, lms, "course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i))
+		}
+		s.stop(t) // let every job finish before counting
+		for i := range 10 {
+			if n := lms.EnrollCount("course-v1:Org+Dup+1", fmt.Sprintf("l%d@example.com", i)); n != 1 {
+				t.Errorf("learner %d enrolled %d times; want 1", i, n)
+			}
+		}
+	})
 }
 
 func TestRestartFinishesPendingJobs(t *testing.T) {
-	lms := edxtest.New(t)
-	e := baseEnv(t, lms)
-	e["WEBHOOK_RECEIVER_WORKERS"] = "0" // accept only
-	s := serve(t, e)
-	for i := range 5 {
-		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
-			shopifyOrder(int64(50+i), "course-v1:Org+Later+1", fmt.Sprintf("p%d@example.com", i))); got != 200 {
-			t.Fatalf("order %d: %d", i, got)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		e := baseEnv(t, lms, d)
+		e["WEBHOOK_RECEIVER_WORKERS"] = "0" // accept only
+		s := serve(t, e)
+		for i := range 5 {
+			if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+				shopifyOrder(int64(50+i), "course-v1:Org+Later+1", fmt.Sprintf("p%d@example.com", i))); got != 200 {
+				t.Fatalf("order %d: %d", i, got)
+			}
 		}
-	}
-	s.stop(t)
-	if n := len(lms.Calls()); n != 0 {
-		t.Fatalf("%d LMS calls with no workers", n)
-	}
-	e["WEBHOOK_RECEIVER_WORKERS"] = "2"
-	serve(t, e)
-	for i := range 5 {
-		waitEnrolled(t, lms, "course-v1:Org+Later+1", fmt.Sprintf("p%d@example.com", i))
-	}
+		s.stop(t)
+		if n := len(lms.Calls()); n != 0 {
+			t.Fatalf("%d LMS calls with no workers", n)
+		}
+		e["WEBHOOK_RECEIVER_WORKERS"] = "2"
+		serve(t, e)
+		for i := range 5 {
+			waitEnrolled(t, lms, "course-v1:Org+Later+1", fmt.Sprintf("p%d@example.com", i))
+		}
+	})
 }
 
 func TestLMSOutageRetriedUntilItReturns(t *testing.T) {
-	lms := edxtest.New(t)
-	lms.SetDown(true)
-	s := serve(t, baseEnv(t, lms))
-	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
-		shopifyOrder(60, "course-v1:Org+Down+1", "wait@example.com")); got != 200 {
-		t.Fatalf("order: %d", got)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.logs.String(), `"outcome":"retry"`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no retry logged:\n%s", s.logs)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		lms.SetDown(true)
+		s := serve(t, baseEnv(t, lms, d))
+		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+			shopifyOrder(60, "course-v1:Org+Down+1", "wait@example.com")); got != 200 {
+			t.Fatalf("order: %d", got)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	lms.SetDown(false)
-	waitEnrolled(t, lms, "course-v1:Org+Down+1", "wait@example.com")
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(s.logs.String(), `"outcome":"retry"`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no retry logged:\n%s", s.logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		lms.SetDown(false)
+		waitEnrolled(t, lms, "course-v1:Org+Down+1", "wait@example.com")
+	})
 }
 
 func TestLegacyDjangoSettings(t *testing.T) {
@@ -402,45 +411,47 @@ func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name    string
-		setup   func(*edxtest.LMS, env)
-		wantErr bool
-		want    []string
-	}{
-		{"all good", nil, false, []string{"ok   config", "ok   database", "ok   lms token", "ok   bulk enroll"}},
-		{"view disabled", func(l *edxtest.LMS, e env) { l.SetBulkEnrollEnabled(false) }, true,
-			[]string{"ok   lms token", "FAIL bulk enroll", "ENABLE_BULK_ENROLLMENT_VIEW"}},
-		{"bad credentials", func(l *edxtest.LMS, e env) { e["WEBHOOK_RECEIVER_OAUTH2_SECRET"] = "wrong-oauth-secret" }, true,
-			[]string{"FAIL lms token"}},
-		{"no LMS", func(l *edxtest.LMS, e env) { delete(e, "WEBHOOK_RECEIVER_LMS_BASE_URL") }, true,
-			[]string{"FAIL lms", "WEBHOOK_RECEIVER_LMS_BASE_URL"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			lms := edxtest.New(t)
-			e := baseEnv(t, lms)
-			if tt.setup != nil {
-				tt.setup(lms, e)
-			}
-			var stdout syncBuffer
-			err := cli.Run(context.Background(), []string{"webhook-receiver", "check"}, e.getenv, &stdout, io.Discard)
-			if (err != nil) != tt.wantErr {
-				t.Errorf("check = %v; want error %v\n%s", err, tt.wantErr, &stdout)
-			}
-			out := stdout.String()
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		tests := []struct {
+			name    string
+			setup   func(*edxtest.LMS, env)
+			wantErr bool
+			want    []string
+		}{
+			{"all good", nil, false, []string{"ok   config", "ok   database", "ok   lms token", "ok   bulk enroll"}},
+			{"view disabled", func(l *edxtest.LMS, e env) { l.SetBulkEnrollEnabled(false) }, true,
+				[]string{"ok   lms token", "FAIL bulk enroll", "ENABLE_BULK_ENROLLMENT_VIEW"}},
+			{"bad credentials", func(l *edxtest.LMS, e env) { e["WEBHOOK_RECEIVER_OAUTH2_SECRET"] = "wrong-oauth-secret" }, true,
+				[]string{"FAIL lms token"}},
+			{"no LMS", func(l *edxtest.LMS, e env) { delete(e, "WEBHOOK_RECEIVER_LMS_BASE_URL") }, true,
+				[]string{"FAIL lms", "WEBHOOK_RECEIVER_LMS_BASE_URL"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				lms := edxtest.New(t)
+				e := baseEnv(t, lms, d)
+				if tt.setup != nil {
+					tt.setup(lms, e)
 				}
-			}
-			for _, secret := range []string{"wrong-oauth-secret", lms.ClientSecret, "shopify-webhook-secret"} {
-				if strings.Contains(out, secret) {
-					t.Errorf("output contains a secret:\n%s", out)
+				var stdout syncBuffer
+				err := cli.Run(context.Background(), []string{"webhook-receiver", "check"}, e.getenv, &stdout, io.Discard)
+				if (err != nil) != tt.wantErr {
+					t.Errorf("check = %v; want error %v\n%s", err, tt.wantErr, &stdout)
 				}
-			}
-		})
-	}
+				out := stdout.String()
+				for _, w := range tt.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("output lacks %q:\n%s", w, out)
+					}
+				}
+				for _, secret := range []string{"wrong-oauth-secret", lms.ClientSecret, "shopify-webhook-secret"} {
+					if strings.Contains(out, secret) {
+						t.Errorf("output contains a secret:\n%s", out)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestMigrateVersionHelp(t *testing.T) {
@@ -471,32 +482,103 @@ func TestMigrateVersionHelp(t *testing.T) {
 }
 
 func TestShutdownLetsRunningEnrollmentFinish(t *testing.T) {
-	lms := edxtest.New(t)
-	lms.SetDelay(time.Second)
-	e := baseEnv(t, lms)
-	s := serve(t, e)
-	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
-		shopifyOrder(62, "course-v1:Org+Slow+1", "slow@example.com")); got != 200 {
-		t.Fatalf("order: %d", got)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for lms.TokenRequests() == 0 { // the slow bulk enroll call follows the token
-		if time.Now().After(deadline) {
-			t.Fatal("the job never called the LMS")
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		lms.SetDelay(time.Second)
+		e := baseEnv(t, lms, d)
+		s := serve(t, e)
+		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+			shopifyOrder(62, "course-v1:Org+Slow+1", "slow@example.com")); got != 200 {
+			t.Fatalf("order: %d", got)
 		}
-		time.Sleep(10 * time.Millisecond)
+		deadline := time.Now().Add(30 * time.Second)
+		for lms.TokenRequests() == 0 { // the slow bulk enroll call follows the token
+			if time.Now().After(deadline) {
+				t.Fatal("the job never called the LMS")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.stop(t) // as on SIGTERM
+		db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", 62)
+		if err != nil || o.Items[0].Status != enroll.ItemEnrolled {
+			t.Fatalf("after shutdown: %+v, %v; want the running enrollment finished and recorded", o, err)
+		}
+		if n := len(lms.Calls()); n != 1 {
+			t.Errorf("%d bulk enroll calls; want 1", n)
+		}
+	})
+}
+
+func TestLegacyPostgresURLSchemes(t *testing.T) {
+	u := storetest.URL(t, store.Postgres)
+	for _, scheme := range []string{"postgres", "postgresql", "pgsql"} {
+		var out syncBuffer
+		getenv := env{"DJANGO_DATABASE_URL": scheme + strings.TrimPrefix(u, "postgres")}.getenv
+		if err := cli.Run(context.Background(), []string{"webhook-receiver", "migrate"}, getenv, &out, &out); err != nil {
+			t.Fatalf("migrate with %s://: %v\n%s", scheme, err, &out)
+		}
+		cli.Run(context.Background(), []string{"webhook-receiver", "check"}, getenv, &out, &out)
+		if !strings.Contains(out.String(), "ok   database     PostgreSQL") || !strings.Contains(out.String(), "schema current") {
+			t.Errorf("check with %s:// does not report a current PostgreSQL schema:\n%s", scheme, &out)
+		}
 	}
-	s.stop(t) // as on SIGTERM
-	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", 62)
-	if err != nil || o.Items[0].Status != enroll.ItemEnrolled {
-		t.Fatalf("after shutdown: %+v, %v; want the running enrollment finished and recorded", o, err)
-	}
-	if n := len(lms.Calls()); n != 1 {
-		t.Errorf("%d bulk enroll calls; want 1", n)
+}
+
+func TestWorkerCommandEnrollsWhatServeAccepts(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		e := baseEnv(t, lms, d)
+		intake := env{}
+		for k, v := range e {
+			intake[k] = v
+		}
+		intake["WEBHOOK_RECEIVER_WORKERS"] = "0"
+		s := serve(t, intake)
+
+		addr := freeAddr(t)
+		e["WEBHOOK_RECEIVER_LISTEN"] = addr
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- cli.Run(ctx, []string{"webhook-receiver", "worker"}, e.getenv, io.Discard, &logs) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("worker returned %v\n%s", err, &logs)
+			}
+		}()
+
+		for i := range 3 {
+			if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+				shopifyOrder(int64(300+i), "course-v1:Org+Split+1", fmt.Sprintf("w%d@example.com", i))); got != 200 {
+				t.Fatalf("order %d: %d", i, got)
+			}
+		}
+		for i := range 3 {
+			waitEnrolled(t, lms, "course-v1:Org+Split+1", fmt.Sprintf("w%d@example.com", i))
+		}
+		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/webhooks/shopify/order/create": 404} {
+			resp, err := http.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("worker GET %s = %d; want %d", path, resp.StatusCode, want)
+			}
+		}
+	})
+}
+
+func TestWorkerNeedsLMSAndWorkers(t *testing.T) {
+	e := env{"WEBHOOK_RECEIVER_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "WEBHOOK_RECEIVER_WORKERS": "0"}
+	err := cli.Run(context.Background(), []string{"webhook-receiver", "worker"}, e.getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_RECEIVER_WORKERS") {
+		t.Fatalf("worker without workers = %v; want an error naming WEBHOOK_RECEIVER_WORKERS", err)
 	}
 }

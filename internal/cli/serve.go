@@ -21,8 +21,19 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 func serve(ctx context.Context, env *environment, args []string) error {
+	return run(ctx, env, args, "serve", "Run the HTTP server and the enrollment workers in one process.\nThe database schema is created or upgraded at start.")
+}
+
+// worker runs enrollment workers with only the health endpoints, so that
+// enrollment scales apart from webhook intake (serve with
+// WEBHOOK_RECEIVER_WORKERS=0).
+func worker(ctx context.Context, env *environment, args []string) error {
+	return run(ctx, env, args, "worker", "Run enrollment workers only, with /healthz and /readyz on WEBHOOK_RECEIVER_LISTEN.\nThe database schema is created or upgraded at start.")
+}
+
+func run(ctx context.Context, env *environment, args []string, name, summary string) error {
 	var flags configFlags
-	fs := newFlagSet(env, "serve", "Run the HTTP server and the enrollment workers in one process.\nThe database schema is created or upgraded at start.")
+	fs := newFlagSet(env, name, summary)
 	flags.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -30,6 +41,10 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	cfg, warnings, err := flags.load(env)
 	if err != nil {
 		return err
+	}
+	lms := newLMSClient(cfg)
+	if name == "worker" && (lms == nil || cfg.Workers == 0) {
+		return fmt.Errorf("worker needs WEBHOOK_RECEIVER_LMS_BASE_URL and WEBHOOK_RECEIVER_WORKERS of 1 or more")
 	}
 	logger := newLogger(cfg, env.stderr)
 	for _, w := range warnings {
@@ -40,15 +55,17 @@ func serve(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer db.Close()
-	lms := newLMSClient(cfg)
 	queue, err := jobs.New(db, lms, jobOptions(cfg, logger))
 	if err != nil {
 		return err
 	}
+	deps := server.Deps{Logger: logger, DB: db, Enqueue: queue.Enqueue, Config: cfg}
+	handler := server.NewServer(deps)
+	if name == "worker" {
+		handler = server.NewHealthServer(deps)
+	}
 	srv := &http.Server{
-		Handler: server.NewServer(server.Deps{
-			Logger: logger, DB: db, Enqueue: queue.Enqueue, Config: cfg,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -60,8 +77,8 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_LISTEN): %w", cfg.Listen, err)
 	}
-	// The workers stop when serve says so, after the HTTP server, not when
-	// the signal arrives: running enrollments get a chance to finish.
+	// The workers stop when told to, after the HTTP server, not when the
+	// signal arrives: running enrollments get a chance to finish.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
@@ -70,7 +87,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	if lms == nil {
 		workers = 0
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", workers)
+	logger.Info("listening", "command", name, "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", workers)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -13,6 +13,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	woo := handleWooCommerceOrder(d)
 	webhook("/webhooks/woocommerce/order/create", woo)
 	webhook("/webhooks/woocommerce/order/update", woo)
+	addHealthRoutes(mux, d)
+}
+
+func addHealthRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(d.Logger, d.DB))
 }

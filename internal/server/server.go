@@ -36,6 +36,17 @@ func NewServer(d Deps) http.Handler {
 	return recoverPanics(d.Logger, mux)
 }
 
+// NewHealthServer returns a handler with the health endpoints only, for
+// processes that run enrollment workers without taking webhooks.
+func NewHealthServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	addHealthRoutes(mux, d)
+	return recoverPanics(d.Logger, mux)
+}
+
 func handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
