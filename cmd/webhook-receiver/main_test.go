@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
@@ -62,7 +64,7 @@ func start(t *testing.T, bin string, env []string) *process {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &process{cmd: exec.Command(bin, "serve"), url: "http://" + addr, logs: &lockedBuffer{}}
-	p.cmd.Env = append(env, "WEBHOOK_RECEIVER_LISTEN="+addr)
+	p.cmd.Env = append(env[:len(env):len(env)], "WEBHOOK_RECEIVER_LISTEN="+addr)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -85,6 +87,15 @@ func start(t *testing.T, bin string, env []string) *process {
 
 func (p *process) postOrder(t *testing.T, id int, email string) int {
 	t.Helper()
+	status, err := p.send(id, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status
+}
+
+// send delivers a signed order for one learner in course-v1:Org+Bin+1.
+func (p *process) send(id int, email string) (int, error) {
 	body := fmt.Sprintf(`{"id": %d, "line_items": [{"id": 1, "sku": "course-v1:Org+Bin+1",
 		"properties": [{"name": "email", "value": %q}]}]}`, id, email)
 	req, _ := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify/order/create", strings.NewReader(body))
@@ -92,17 +103,16 @@ func (p *process) postOrder(t *testing.T, id int, email string) int {
 	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte("bin-secret"), []byte(body)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
-func TestBinaryShutsDownGracefullyAndSurvivesKill(t *testing.T) {
-	bin := build(t)
-	lms := edxtest.New(t)
-	env := append(os.Environ(),
-		"WEBHOOK_RECEIVER_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "data.db"),
+// serviceEnv configures the binary for the fake LMS and one shop.
+func serviceEnv(t *testing.T, lms *edxtest.LMS, databaseURL string) []string {
+	return append(os.Environ(),
+		"WEBHOOK_RECEIVER_DATABASE_URL="+databaseURL,
 		"WEBHOOK_RECEIVER_LMS_BASE_URL="+lms.URL,
 		"WEBHOOK_RECEIVER_OAUTH2_KEY="+lms.ClientID,
 		"WEBHOOK_RECEIVER_OAUTH2_SECRET="+lms.ClientSecret,
@@ -110,43 +120,57 @@ func TestBinaryShutsDownGracefullyAndSurvivesKill(t *testing.T) {
 		"WEBHOOK_RECEIVER_SHOPIFY_SECRET=bin-secret",
 		"WEBHOOK_RECEIVER_LMS_RATE_LIMIT=0",
 	)
+}
 
-	// SIGTERM: in-flight work finishes, the process exits 0.
-	p := start(t, bin, env)
-	if got := p.postOrder(t, 1, "first@example.com"); got != 200 {
-		t.Fatalf("order: %d", got)
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
-	}
-
-	// SIGKILL right after acknowledging orders, with no workers running:
-	// every acknowledged order is enrolled after the restart.
-	p = start(t, bin, append(env, "WEBHOOK_RECEIVER_WORKERS=0"))
-	for i := range 20 {
-		if got := p.postOrder(t, 100+i, fmt.Sprintf("k%d@example.com", i)); got != 200 {
-			t.Fatalf("order %d: %d", i, got)
-		}
-	}
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
-
-	start(t, bin, env)
-	deadline := time.Now().Add(60 * time.Second)
-	for i := -1; i < 20; i++ {
-		email := fmt.Sprintf("k%d@example.com", i)
-		if i < 0 {
-			email = "first@example.com"
-		}
+// waitEnrolled waits until every learner is enrolled in course-v1:Org+Bin+1.
+func waitEnrolled(t *testing.T, lms *edxtest.LMS, emails []string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, email := range emails {
 		for !lms.Enrolled("course-v1:Org+Bin+1", email) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never enrolled", email)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if n := lms.EnrollCount("course-v1:Org+Bin+1", email); n != 1 {
-			t.Errorf("%s enrolled %d times", email, n)
-		}
 	}
+}
+
+func TestBinaryShutsDownGracefullyAndSurvivesKill(t *testing.T) {
+	bin := build(t)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		lms := edxtest.New(t)
+		env := serviceEnv(t, lms, storetest.URL(t, d))
+
+		// SIGTERM: in-flight work finishes, the process exits 0.
+		p := start(t, bin, env)
+		if got := p.postOrder(t, 1, "first@example.com"); got != 200 {
+			t.Fatalf("order: %d", got)
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+		}
+
+		// SIGKILL right after acknowledging orders, with no workers running:
+		// every acknowledged order is enrolled after the restart.
+		p = start(t, bin, append(env, "WEBHOOK_RECEIVER_WORKERS=0"))
+		emails := []string{"first@example.com"}
+		for i := range 20 {
+			emails = append(emails, fmt.Sprintf("k%d@example.com", i))
+			if got := p.postOrder(t, 100+i, emails[i+1]); got != 200 {
+				t.Fatalf("order %d: %d", i, got)
+			}
+		}
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+
+		start(t, bin, env)
+		waitEnrolled(t, lms, emails, time.Minute)
+		for _, email := range emails {
+			if n := lms.EnrollCount("course-v1:Org+Bin+1", email); n != 1 {
+				t.Errorf("%s enrolled %d times", email, n)
+			}
+		}
+	})
 }

@@ -33,8 +33,13 @@ type Worker struct {
 	opts Options
 }
 
-// NextRetry spaces transient failures out exponentially.
+// NextRetry spaces transient failures out exponentially. A job rescued
+// from a process that died runs again at once: it did not fail, and it has
+// waited RescueAfter already.
 func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
+	if job.AttemptedAt != nil && time.Since(*job.AttemptedAt) >= w.opts.RescueAfter {
+		return time.Now()
+	}
 	return time.Now().Add(Backoff(w.opts.RetryDelay, w.opts.MaxRetryDelay, job.Attempt))
 }
 

@@ -1,0 +1,127 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
+)
+
+// burst delivers each order twice, to two different replicas, from 16
+// concurrent senders, and returns the learners whose order a replica
+// acknowledged with 200.
+func burst(t *testing.T, replicas []*process, first, n int, prefix string, during func(sent int)) []string {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		accepted = map[string]bool{}
+		sent     atomic.Int64
+		wg       sync.WaitGroup
+		next     = make(chan int)
+	)
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				email := fmt.Sprintf("%s%d@example.com", prefix, i)
+				for copy := range 2 {
+					p := replicas[(i+copy)%len(replicas)]
+					if status, err := p.send(first+i, email); err == nil && status == 200 {
+						mu.Lock()
+						accepted[email] = true
+						mu.Unlock()
+					}
+				}
+				if during != nil {
+					during(int(sent.Add(1)))
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var emails []string
+	for e := range accepted {
+		emails = append(emails, e)
+	}
+	return emails
+}
+
+func TestReplicasOnOnePostgreSQLDatabase(t *testing.T) {
+	databaseURL := storetest.URL(t, store.Postgres)
+	bin := build(t)
+	lms := edxtest.New(t)
+	env := append(serviceEnv(t, lms, databaseURL),
+		"WEBHOOK_RECEIVER_LMS_TIMEOUT=1s", // jobs time out after 4 s
+		"WEBHOOK_RECEIVER_RESCUE_AFTER=6s",
+		"WEBHOOK_RECEIVER_LOG_LEVEL=warn",
+	)
+	// Three replicas started at once: migrations take turns.
+	var replicas [3]*process
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Go(func() { replicas[i] = start(t, bin, env) })
+	}
+	wg.Wait()
+
+	// Unique and duplicate orders spread over the replicas: each learner is
+	// enrolled exactly once.
+	emails := burst(t, replicas[:], 1000, 150, "r", nil)
+	if len(emails) != 150 {
+		t.Fatalf("%d of 150 orders acknowledged", len(emails))
+	}
+	waitEnrolled(t, lms, emails, time.Minute)
+	for _, email := range emails {
+		if n := lms.EnrollCount("course-v1:Org+Bin+1", email); n != 1 {
+			t.Errorf("%s enrolled %d times; want exactly once", email, n)
+		}
+	}
+
+	// A replica killed with SIGKILL in the middle of a burst, while
+	// enrollments are slow: every acknowledged order is still enrolled, its
+	// running jobs picked up by the others once RESCUE_AFTER has passed.
+	lms.SetDelay(200 * time.Millisecond)
+	var once sync.Once
+	emails = burst(t, replicas[:], 5000, 150, "k", func(sent int) {
+		if sent == 75 {
+			once.Do(func() { replicas[0].cmd.Process.Kill() })
+		}
+	})
+	lms.SetDelay(0)
+	if len(emails) < 100 {
+		t.Fatalf("only %d of 150 orders acknowledged", len(emails))
+	}
+	waitEnrolled(t, lms, emails, 2*time.Minute)
+
+	// The fake LMS may have finished a call the killed replica made; the
+	// database must say enrolled too, which needs the job rescued.
+	db, err := store.Open(context.Background(), databaseURL, store.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, email := range emails {
+		var id int
+		fmt.Sscanf(email, "k%d@", &id)
+		for {
+			o, err := db.FindOrder(context.Background(), enroll.Shopify, "bin.myshopify.com", int64(5000+id))
+			if err == nil && len(o.Items) == 1 && o.Items[0].Status == enroll.ItemEnrolled {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("order of %s not enrolled in the database: %+v, %v", email, o, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
