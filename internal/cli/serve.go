@@ -20,6 +20,13 @@ import (
 // shutdownTimeout bounds how long in-flight requests and jobs get to finish.
 const shutdownTimeout = 15 * time.Second
 
+// Group commit: how many goroutines write webhooks (PostgreSQL; SQLite has
+// one writer) and how many webhooks one transaction stores at most.
+const (
+	writerCount = 4
+	maxBatch    = 256
+)
+
 func serve(ctx context.Context, env *environment, args []string) error {
 	return run(ctx, env, args, "serve", "Run the HTTP server and the enrollment workers in one process.\nThe database schema is created or upgraded at start.")
 }
@@ -59,7 +66,9 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Logger: logger, DB: db, Enqueue: queue.Enqueue, Config: cfg}
+	writer := db.NewWriter(queue.Enqueue, writerCount, maxBatch)
+	defer writer.Close()
+	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg}
 	handler := server.NewServer(deps)
 	if name == "worker" {
 		handler = server.NewHealthServer(deps)

@@ -16,9 +16,10 @@ import (
 type Deps struct {
 	Logger *slog.Logger
 	DB     *store.DB
-	// Enqueue enqueues items' enrollment inside the store's transaction.
-	Enqueue store.EnqueueFunc
-	Config  config.Config
+	// Writer stores deliveries, orders and items and enqueues the items,
+	// committing before a webhook is answered.
+	Writer *store.Writer
+	Config config.Config
 	// Now tells the time; defaults to time.Now.
 	Now func() time.Time
 }

@@ -70,8 +70,10 @@ func newFixture(t *testing.T, d store.Dialect, edit ...func(*config.Config)) *fi
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	srv := httptest.NewServer(server.NewServer(server.Deps{Logger: logger, DB: db, Enqueue: queue.Enqueue, Config: cfg}))
+	writer := db.NewWriter(queue.Enqueue, 2, 64)
+	srv := httptest.NewServer(server.NewServer(server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(writer.Close)
 	return &fixture{db: db, srv: srv}
 }
 

@@ -162,9 +162,9 @@ func (in *incoming) verify(header string, secrets []config.Secret) (answer, bool
 func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 	order.Source = in.source
 	in.delivery.Source, in.delivery.Body, in.delivery.Status = in.source, in.body, http.StatusOK
-	res, err := in.d.DB.SaveAccepted(in.r.Context(), store.Accepted{
+	res, err := in.d.Writer.SaveAccepted(in.r.Context(), store.Accepted{
 		Delivery: in.delivery, Order: order, AwaitingPayment: awaitingPayment,
-	}, in.d.Enqueue)
+	})
 	if err != nil {
 		in.d.Logger.Error("webhook not stored", "platform", order.Platform, "order_id", order.ID, "error", err)
 		return answer{status: http.StatusServiceUnavailable, reason: "could not store the order: please retry", done: true}
@@ -180,7 +180,7 @@ func (in *incoming) finish(w http.ResponseWriter, a answer) {
 	if !a.done {
 		d := in.delivery
 		d.Source, d.Body, d.KeepBody, d.Status, d.Reason = in.source, in.body, a.keepBody, a.status, a.reason
-		if _, err := in.d.DB.SaveDelivery(in.r.Context(), d); err != nil {
+		if _, err := in.d.Writer.SaveDelivery(in.r.Context(), d); err != nil {
 			in.d.Logger.Error("rejected delivery not recorded", "platform", d.Platform, "error", err)
 		}
 		in.d.Logger.Warn("webhook rejected", "platform", d.Platform, "path", d.Path, "source_ip", d.SourceIP,

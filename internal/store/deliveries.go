@@ -73,26 +73,9 @@ func (db *DB) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 // chance.
 func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc) (SaveResult, error) {
 	var res SaveResult
-	parsed, err := json.Marshal(a.Order)
-	if err != nil {
-		return res, fmt.Errorf("encode order: %w", err)
-	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		res = SaveResult{}
-		if err := db.upsertOrder(ctx, tx, a, &res); err != nil {
-			return err
-		}
-		if !a.AwaitingPayment {
-			if err := db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, &res); err != nil {
-				return err
-			}
-		}
-		d := a.Delivery
-		if !res.NewOrder && len(res.Enqueued) == 0 && d.Reason == "" {
-			d.Reason = "duplicate"
-		}
-		d.KeepBody = true
-		if res.DeliveryID, err = insertDelivery(ctx, tx, d, parsed, res.OrderID); err != nil {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if res, err = db.saveAccepted(ctx, tx, a); err != nil {
 			return err
 		}
 		if len(res.Enqueued) == 0 {
@@ -103,6 +86,31 @@ func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc)
 		}
 		return nil
 	})
+	return res, err
+}
+
+// saveAccepted stores one accepted delivery and its order and items in tx;
+// the caller enqueues res.Enqueued in the same transaction.
+func (db *DB) saveAccepted(ctx context.Context, tx *sql.Tx, a Accepted) (SaveResult, error) {
+	var res SaveResult
+	parsed, err := json.Marshal(a.Order)
+	if err != nil {
+		return res, fmt.Errorf("encode order: %w", err)
+	}
+	if err := db.upsertOrder(ctx, tx, a, &res); err != nil {
+		return res, err
+	}
+	if !a.AwaitingPayment {
+		if err := db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, &res); err != nil {
+			return res, err
+		}
+	}
+	d := a.Delivery
+	if !res.NewOrder && len(res.Enqueued) == 0 && d.Reason == "" {
+		d.Reason = "duplicate"
+	}
+	d.KeepBody = true
+	res.DeliveryID, err = insertDelivery(ctx, tx, d, parsed, res.OrderID)
 	return res, err
 }
 

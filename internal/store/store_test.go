@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -243,5 +244,72 @@ func mustRecord(t *testing.T, db *store.DB, a store.Attempt) {
 	t.Helper()
 	if err := db.RecordAttempt(context.Background(), a); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestWriterBatchesConcurrentDeliveries(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		var rec recorder
+		w := db.NewWriter(rec.enqueue, 2, 16)
+		defer w.Close()
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Go(func() {
+				// 50 orders, each delivered twice; and a rejection for each.
+				it := enroll.Item{LineItemID: 1, SKU: "course-v1:Org+W+1", Email: fmt.Sprintf("w%d@example.com", i%50)}
+				if _, err := w.SaveAccepted(context.Background(), order(int64(100+i%50), it)); err != nil {
+					t.Error(err)
+				}
+				d := order(1).Delivery
+				d.Status, d.Reason = 403, "invalid signature"
+				if _, err := w.SaveDelivery(context.Background(), d); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := len(rec.enqueued()); got != 50 {
+			t.Errorf("enqueued %d items; want each of 50 once", got)
+		}
+		if ds, _ := db.Deliveries(context.Background(), 1000); len(ds) != 200 {
+			t.Errorf("stored %d deliveries; want 200", len(ds))
+		}
+	})
+}
+
+func TestWriterIsolatesABadDelivery(t *testing.T) {
+	db := storetest.Open(t, store.Postgres) // PostgreSQL refuses NUL in text; SQLite stores it
+	var rec recorder
+	w := db.NewWriter(rec.enqueue, 1, 64)
+	defer w.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			email := fmt.Sprintf("ok%d@example.com", i)
+			if i == 7 {
+				email = "bad\x00@example.com"
+			}
+			_, errs[i] = w.SaveAccepted(context.Background(), order(int64(200+i), enroll.Item{LineItemID: 1, SKU: "course-v1:Org+W+1", Email: email}))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == 7) {
+			t.Errorf("delivery %d: %v", i, err)
+		}
+	}
+	if got := len(rec.enqueued()); got != 19 {
+		t.Errorf("enqueued %d items; want the 19 good ones", got)
+	}
+}
+
+func TestClosedWriterRefuses(t *testing.T) {
+	db := storetest.New(t)
+	var rec recorder
+	w := db.NewWriter(rec.enqueue, 1, 8)
+	w.Close()
+	if _, err := w.SaveAccepted(context.Background(), order(1, itemA)); !errors.Is(err, store.ErrWriterClosed) {
+		t.Fatalf("SaveAccepted after Close = %v; want ErrWriterClosed", err)
 	}
 }

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrWriterClosed is returned for deliveries handed to a closed Writer.
+var ErrWriterClosed = errors.New("the writer is closed")
+
+// writeTimeout bounds one batch's transaction.
+const writeTimeout = 30 * time.Second
+
+// Writer stores deliveries by group commit: a writer goroutine takes every
+// delivery waiting for it, stores them all in one transaction (each inside
+// its own savepoint, so that one bad delivery does not fail the others),
+// enqueues their items, commits, and only then answers each caller. Under
+// load, batches grow by themselves; alone, a delivery is written at once.
+type Writer struct {
+	db       *DB
+	enqueue  EnqueueFunc
+	maxBatch int
+	reqs     chan *writeRequest
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type writeRequest struct {
+	ctx      context.Context
+	accepted *Accepted // nil for a delivery that creates no order
+	delivery Delivery
+	res      SaveResult
+	err      error
+	done     chan struct{}
+}
+
+// NewWriter starts writers goroutines (one for SQLite, which has a single
+// writer anyway) that store at most maxBatch deliveries per transaction.
+func (db *DB) NewWriter(enqueue EnqueueFunc, writers, maxBatch int) *Writer {
+	if db.dialect == SQLite || writers < 1 {
+		writers = 1
+	}
+	w := &Writer{db: db, enqueue: enqueue, maxBatch: max(maxBatch, 1), reqs: make(chan *writeRequest, 4*max(maxBatch, 1))}
+	for range writers {
+		w.wg.Go(w.loop)
+	}
+	return w
+}
+
+// SaveAccepted stores an accepted delivery, its order and items and
+// enqueues the items, like DB.SaveAccepted, batched with others.
+func (w *Writer) SaveAccepted(ctx context.Context, a Accepted) (SaveResult, error) {
+	r := &writeRequest{ctx: ctx, accepted: &a, done: make(chan struct{})}
+	if err := w.submit(ctx, r); err != nil {
+		return SaveResult{}, err
+	}
+	return r.res, r.err
+}
+
+// SaveDelivery records a delivery that creates no order, batched with others.
+func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
+	r := &writeRequest{ctx: ctx, delivery: d, done: make(chan struct{})}
+	if err := w.submit(ctx, r); err != nil {
+		return 0, err
+	}
+	return r.res.DeliveryID, r.err
+}
+
+// submit hands r to a writer goroutine and waits for its answer. Once
+// handed over, the delivery is written even if ctx ends: the caller only
+// stops waiting.
+func (w *Writer) submit(ctx context.Context, r *writeRequest) error {
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return ErrWriterClosed
+	}
+	select {
+	case w.reqs <- r:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops taking deliveries and waits until those taken are written.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.reqs)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+func (w *Writer) loop() {
+	for first := range w.reqs {
+		batch := []*writeRequest{first}
+	collect:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, r)
+			default:
+				break collect
+			}
+		}
+		w.write(batch)
+	}
+}
+
+// write stores a batch in one transaction and answers every request in it.
+func (w *Writer) write(batch []*writeRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	err := w.db.inTx(ctx, func(tx *sql.Tx) error {
+		var items []int64
+		for i, r := range batch {
+			if r.ctx.Err() != nil {
+				r.err = r.ctx.Err() // the caller gave up before anything was written
+				continue
+			}
+			r.err = w.saveOne(ctx, tx, fmt.Sprintf("delivery_%d", i), r)
+			items = append(items, r.res.Enqueued...)
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		if err := w.enqueue(ctx, tx, items); err != nil {
+			return fmt.Errorf("enqueue %d items: %w", len(items), err)
+		}
+		return nil
+	})
+	for _, r := range batch {
+		if err != nil && r.err == nil {
+			r.err, r.res = err, SaveResult{}
+		}
+		close(r.done)
+	}
+}
+
+// saveOne stores one request inside its own savepoint.
+func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, savepoint string, r *writeRequest) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	var err error
+	if r.accepted != nil {
+		r.res, err = w.db.saveAccepted(ctx, tx, *r.accepted)
+	} else {
+		r.res.DeliveryID, err = insertDelivery(ctx, tx, r.delivery, nil, 0)
+	}
+	if err != nil {
+		r.res = SaveResult{}
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
