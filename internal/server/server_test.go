@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -402,6 +403,35 @@ func TestSourceIPBehindTrustedProxy(t *testing.T) {
 					t.Errorf("source IP = %+v; want %s", ds, tt.want)
 				}
 			})
+		}
+	})
+}
+
+func TestUnsignedFloodStoresNoBodies(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		body := `{"id": 1, "note": "` + strings.Repeat("x", 3000) + `"}`
+		var wg sync.WaitGroup
+		for i := range 300 {
+			wg.Go(func() {
+				h := map[string]string{"X-Shopify-Shop-Domain": shopDomain, "X-Shopify-Hmac-Sha256": "Zm9yZ2Vk"}
+				if i%2 == 0 {
+					h = map[string]string{"X-Shopify-Shop-Domain": "evil.myshopify.com"}
+				}
+				if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, body); got != 403 && got != 400 {
+					t.Errorf("unsigned request %d: %d", i, got)
+				}
+			})
+		}
+		wg.Wait()
+		ds, err := f.db.Deliveries(context.Background(), 1000)
+		if err != nil || len(ds) != 300 {
+			t.Fatalf("recorded %d rejections, %v; want 300", len(ds), err)
+		}
+		for _, rec := range ds {
+			if rec.Body != nil || rec.OrderID.Valid {
+				t.Fatalf("a rejected delivery kept its body or made an order: %+v", rec)
+			}
 		}
 	})
 }
