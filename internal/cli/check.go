@@ -80,9 +80,9 @@ func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	msg := fmt.Sprintf("%s at %s, schema current", version, redactURL(cfg.DatabaseURL))
+	msg := fmt.Sprintf("%s at %s, schema current", version, config.RedactURL(cfg.DatabaseURL))
 	if pending > 0 {
-		msg = fmt.Sprintf("%s at %s, %d migration(s) pending: serve or migrate applies them", version, redactURL(cfg.DatabaseURL), pending)
+		msg = fmt.Sprintf("%s at %s, %d migration(s) pending: serve or migrate applies them", version, config.RedactURL(cfg.DatabaseURL), pending)
 	}
 	return msg, nil
 }

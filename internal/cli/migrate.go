@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 )
 
 func migrate(ctx context.Context, env *environment, args []string) error {
@@ -21,6 +23,6 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(env.stdout, "database %s is up to date\n", redactURL(cfg.DatabaseURL))
+	fmt.Fprintf(env.stdout, "database %s is up to date\n", config.RedactURL(cfg.DatabaseURL))
 	return nil
 }

@@ -1,16 +1,20 @@
 package cli_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 )
@@ -94,31 +98,42 @@ func TestDatabaseOutage(t *testing.T) {
 	e["WEBHOOK_RECEIVER_DATABASE_URL"] = u.String()
 	s := serve(t, e)
 
-	var acknowledged []string
-	order := func(i int) int {
-		email := fmt.Sprintf("o%d@example.com", i)
-		status := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret", shopifyOrder(int64(700+i), "course-v1:Org+Out+1", email))
-		if status == 200 {
-			acknowledged = append(acknowledged, email)
-		}
-		return status
+	// Eight shops' worth of webhooks keep coming while the database goes
+	// away and comes back.
+	var (
+		mu           sync.Mutex
+		acknowledged []int
+		statuses     = map[int]int{}
+		next         atomic.Int64
+		stop         = make(chan struct{})
+		senders      sync.WaitGroup
+	)
+	for range 8 {
+		senders.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := int(next.Add(1))
+				status := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+					shopifyOrder(int64(10000+id), "course-v1:Org+Out+1", fmt.Sprintf("o%d@example.com", id)))
+				mu.Lock()
+				statuses[status]++
+				if status == 200 {
+					acknowledged = append(acknowledged, id)
+				}
+				mu.Unlock()
+			}
+		})
 	}
-	for i := range 5 {
-		if got := order(i); got != 200 {
-			t.Fatalf("before the outage: %d", got)
-		}
-	}
-
+	time.Sleep(300 * time.Millisecond)
 	p.down()
-	for i := 5; i < 10; i++ {
-		if got := order(i); got != http.StatusServiceUnavailable {
-			t.Errorf("webhook during the outage = %d; want 503 so the shop delivers it again", got)
-		}
-	}
+	time.Sleep(time.Second)
 	if got := ready(s); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the outage = %d; want 503", got)
 	}
-
 	p.up(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for ready(s) != 200 {
@@ -127,12 +142,65 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for i := 5; i < 15; i++ { // the shop's redeliveries, and new orders
-		if got := order(i); got != 200 {
-			t.Errorf("after the outage: %d", got)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	senders.Wait()
+
+	if statuses[http.StatusServiceUnavailable] == 0 || len(statuses) != 2 {
+		t.Errorf("answers %v; want only 200 and 503 (the shop redelivers a 503)", statuses)
+	}
+	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range acknowledged {
+		email := fmt.Sprintf("o%d@example.com", id)
+		waitEnrolled(t, lms, "course-v1:Org+Out+1", email)
+		if _, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(10000+id)); err != nil {
+			t.Errorf("acknowledged order %d not in the database: %v", id, err)
 		}
 	}
-	for _, email := range acknowledged {
-		waitEnrolled(t, lms, "course-v1:Org+Out+1", email)
+	t.Logf("answers during the test: %v", statuses)
+}
+
+func TestSQLiteLockedByAnotherProcess(t *testing.T) {
+	lms := edxtest.New(t)
+	e := baseEnv(t, lms, store.SQLite)
+	s := serve(t, e)
+	path, err := store.SQLitePath(e["WEBHOOK_RECEIVER_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
 	}
+	// Another program holds the write lock: the database is unwritable.
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	body := shopifyOrder(800, "course-v1:Org+Lock+1", "lock@example.com")
+	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret", body); got != http.StatusServiceUnavailable {
+		t.Errorf("webhook while the database is locked = %d; want 503", got)
+	}
+	if got := ready(s); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while the database is locked = %d; want 503", got)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ready(s); got != 200 {
+		t.Errorf("/readyz after the lock is released = %d", got)
+	}
+	if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret", body); got != 200 {
+		t.Errorf("the shop's redelivery after the lock = %d; want 200", got)
+	}
+	waitEnrolled(t, lms, "course-v1:Org+Lock+1", "lock@example.com")
 }

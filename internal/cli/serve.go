@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -96,7 +95,7 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if lms == nil {
 		workers = 0
 	}
-	logger.Info("listening", "command", name, "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "workers", workers)
+	logger.Info("listening", "command", name, "addr", ln.Addr().String(), "database", config.RedactURL(cfg.DatabaseURL), "workers", workers)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -158,12 +157,4 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 	}
-}
-
-// redactURL drops any password from a database URL before it is logged.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
 }

@@ -187,7 +187,7 @@ func (c Config) Redacted() string {
 	var b strings.Builder
 	line := func(name string, value any) { fmt.Fprintf(&b, "%s: %v\n", name, value) }
 	line("listen", c.Listen)
-	line("database_url", redactURL(c.DatabaseURL))
+	line("database_url", RedactURL(c.DatabaseURL))
 	line("lms.base_url", c.LMS.BaseURL)
 	line("lms.oauth2_key", c.LMS.OAuth2Key)
 	line("lms.oauth2_secret", c.LMS.OAuth2Secret.String())
@@ -228,15 +228,25 @@ func redactList(secrets []Secret) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// redactURL masks the password of a database URL such as
-// postgres://user:password@host/db.
-func redactURL(s string) string {
+// RedactURL masks the passwords of a database URL, in its user info
+// (postgres://user:password@host/db) and in its query (?password=...), for
+// logs and output.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		if strings.Contains(s, "@") {
+		if strings.ContainsAny(s, "@?") {
 			return redacted // unparseable and may hold a password
 		}
 		return s
+	}
+	q := u.Query()
+	for key := range q {
+		if strings.Contains(strings.ToLower(key), "password") {
+			q.Set(key, "xxxxx")
+		}
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

@@ -254,3 +254,18 @@ func TestRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sqlite:data.db", "sqlite:data.db"},
+		{"postgres://u:S3CRET@h:5432/db?sslmode=require", "postgres://u:xxxxx@h:5432/db?sslmode=require"},
+		{"postgres://u@h/db?sslmode=disable&password=S3CRET", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgres://u@h/db?sslpassword=S3CRET", "postgres://u@h/db?sslpassword=xxxxx"},
+		{"postgres://u:S3CRET@h:bad port/db", "[redacted]"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -23,8 +23,9 @@ import (
 // softStopTimeout is how long running jobs get to finish at shutdown.
 const softStopTimeout = 5 * time.Second
 
-// extraJobAttempts are the runs a job gets beyond its item's attempts.
-const extraJobAttempts = 5
+// extraJobAttempts are the runs a job gets beyond its item's attempts, for
+// runs that used none (rescued after a crash, database errors).
+const extraJobAttempts = 10
 
 // Options tune the queue. Zero values take the defaults noted.
 type Options struct {

@@ -96,9 +96,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	case out.throttled && snoozes(job.Metadata) < maxSnoozes:
 		a.Status, a.Counted = it.Status, false
 		result = river.JobSnooze(max(out.retryAfter, time.Second))
-	case out.status == "" && job.Attempt >= w.opts.MaxAttempts:
+	case out.status == "" && it.Tries+1 >= w.opts.MaxAttempts:
+		// Counted by the item, not the job: a rescue after a crash or a
+		// database error uses no LMS attempt.
 		a.Outcome, a.Status = "failed", enroll.ItemFailed
-		a.Detail = fmt.Sprintf("gave up after %d attempts: %s", job.Attempt, out.detail)
+		a.Detail = fmt.Sprintf("gave up after %d attempts: %s", it.Tries+1, out.detail)
 		result = river.JobCancel(errors.New(a.Detail))
 	case out.status == "":
 		a.Status = enroll.ItemRetrying

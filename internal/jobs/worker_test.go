@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -353,4 +354,51 @@ func TestLearnerErrorRetriedUntilItClears(t *testing.T) {
 			t.Fatalf("item %+v; want enrolled once the LMS recovers", o.Items[0])
 		}
 	})
+}
+
+// On PostgreSQL, storing an order wakes the workers through LISTEN/NOTIFY,
+// even when another process (here, an insert-only queue) stored it: they
+// do not wait for their next poll.
+func TestPostgresWorkersWokenByNotify(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.Postgres)
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	lms := edxtest.New(t)
+	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret})
+	workers, err := jobs.New(db, client, jobs.Options{Workers: 2, PollInterval: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := workers.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { workers.Stop(context.Background()) })
+	intake, err := jobs.New(db, nil, jobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // let the workers' first poll and LISTEN happen
+	for i := range 3 {
+		// River sends at most one insert notification per queue per fetch
+		// cooldown (100 ms); orders further apart are each announced.
+		time.Sleep(250 * time.Millisecond)
+		start := time.Now()
+		_, err := db.SaveAccepted(ctx, store.Accepted{
+			Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+			Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: int64(7000 + i), Paid: true,
+				Items: []enroll.Item{item("course-v1:Org+N+1", fmt.Sprintf("n%d@example.com", i))}},
+		}, intake.Enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for !lms.Enrolled("course-v1:Org+N+1", fmt.Sprintf("n%d@example.com", i)) {
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("order %d not enrolled 5 s after it was stored, with a one-minute poll interval", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }

@@ -38,6 +38,10 @@ const shopifyOrder = `{"id": 5834765623456, "email": "buyer@example.com", "custo
  "line_items": [{"id": 1, "sku": "course-v1:Org+A+1", "properties": [{"name": "email", "value": "learner@example.com"}]},
                 {"id": 2, "sku": "course-v1:Org+B+1", "properties": []}]}`
 
+// nulOrder is valid JSON that PostgreSQL text columns would refuse as is.
+const nulOrder = `{"id": 77, "email": "b\u0000@example.com", "line_items": [{"id": 1, "sku": "course-v1:Org+A+1",
+ "properties": [{"name": "email", "value": "l\u0000@example.com"}]}]}`
+
 const wooOrder = `{"id": 4242, "date_paid_gmt": "2026-11-25T10:00:00", "billing": {"email": "buyer@example.com"},
  "line_items": [{"id": 7, "sku": "course-v1:Org+A+1", "meta_data": [{"key": "_alg_wc_pif_global",
    "value": [{"type": "email", "_value": "learner@example.com"}]}]}]}`
@@ -150,6 +154,7 @@ func TestShopifyStatusCodes(t *testing.T) {
 			{"tampered body", path, good, strings.Replace(shopifyOrder, "learner@", "thief@", 1), 403},
 			{"invalid json", path, shopifyHeaders(shopDomain, shopSecret, "{not json"), "{not json", 400},
 			{"not an order", path, shopifyHeaders(shopDomain, shopSecret, `{"foo": 1}`), `{"foo": 1}`, 400},
+		{"NUL in the learner email", path, shopifyHeaders(shopDomain, shopSecret, nulOrder), nulOrder, 200},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

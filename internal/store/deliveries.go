@@ -149,7 +149,7 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 			orderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The course is looked up again: the operator may have fixed the SKU's redirect.
-			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2, course_id = ''
+			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2, course_id = '', tries = 0
 				WHERE order_id = $3 AND sku = $4 AND email = $5 AND status = $6 RETURNING id`,
 				enroll.ItemPending, now, orderID, it.SKU, it.Email, enroll.ItemFailed).Scan(&id)
 		}

@@ -23,16 +23,18 @@ type Work struct {
 	CourseID   string
 	Status     enroll.ItemStatus
 	Attempts   int
+	// Tries counts the attempts of the item's current chance.
+	Tries int
 }
 
 // WorkFor loads an item for its enrollment job.
 func (db *DB) WorkFor(ctx context.Context, itemID int64) (Work, error) {
 	var w Work
 	err := db.sql.QueryRowContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
-		i.sku, i.email, i.course_id, i.status, i.attempts
+		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
 		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id = $1`, itemID).Scan(
 		&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
-		&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts)
+		&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, fmt.Errorf("item %d: %w", itemID, enroll.ErrNotFound)
 	}
@@ -76,7 +78,7 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
 			lastError = ""
 		}
 		var orderID int64
-		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, last_error = $3,
+		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3,
 			course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
 			WHERE id = $6 RETURNING order_id`,
 			a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)

@@ -100,9 +100,9 @@ func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
 		}
 	}
 	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)") // first: the next pragmas may wait for a lock
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
@@ -152,8 +152,16 @@ func (db *DB) Version(ctx context.Context) (string, error) {
 	return name + v, nil
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database can take writes: on SQLite, whether
+// a write transaction can start (the file may be locked or read-only); on
+// PostgreSQL, whether the server answers.
 func (db *DB) Ping(ctx context.Context) error {
+	if db.dialect == SQLite {
+		if err := db.inTx(ctx, func(*sql.Tx) error { return nil }); err != nil {
+			return fmt.Errorf("ping database: %w", err)
+		}
+		return nil
+	}
 	var one int
 	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping database: %w", err)
@@ -165,7 +173,20 @@ func (db *DB) now() time.Time { return db.Now().UTC() }
 
 // inTx runs f in a transaction and commits when f returns nil.
 func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	return db.inTxOpts(ctx, nil, f)
+}
+
+// inSnapshot runs f in a transaction that sees one moment of the database
+// (SQLite transactions always do; PostgreSQL needs repeatable read).
+func (db *DB) inSnapshot(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if db.dialect != Postgres {
+		return db.inTx(ctx, f)
+	}
+	return db.inTxOpts(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, f)
+}
+
+func (db *DB) inTxOpts(ctx context.Context, opts *sql.TxOptions, f func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

@@ -84,7 +84,7 @@ func (db *DB) lockOrder(ctx context.Context, tx *sql.Tx, orderID int64) error {
 	if db.dialect != Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM orders WHERE id = $1 FOR UPDATE`, orderID); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM orders WHERE id = $1 FOR NO KEY UPDATE`, orderID); err != nil {
 		return fmt.Errorf("lock order %d: %w", orderID, err)
 	}
 	return nil

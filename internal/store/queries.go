@@ -38,7 +38,7 @@ type ItemRecord struct {
 // were at the same moment.
 func (db *DB) FindOrder(ctx context.Context, p enroll.Platform, source string, externalID int64) (OrderRecord, error) {
 	var o OrderRecord
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id, platform, source, external_id, email, status, created_at
 			FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`, p, source, externalID).Scan(
 			&o.ID, &o.Platform, &o.Source, &o.ExternalID, &o.Email, &o.Status, &o.CreatedAt)

@@ -41,14 +41,45 @@ func TestSQLitePath(t *testing.T) {
 }
 
 func TestMigrateTwiceIsNoop(t *testing.T) {
-	db := storetest.New(t)
-	applied, err := db.Migrate(context.Background())
-	if err != nil || len(applied) != 0 {
-		t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
-	}
-	if n, err := db.PendingMigrations(context.Background()); err != nil || n != 0 {
-		t.Fatalf("PendingMigrations = %d, %v", n, err)
-	}
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		applied, err := db.Migrate(context.Background())
+		if err != nil || len(applied) != 0 {
+			t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
+		}
+		if n, err := db.PendingMigrations(context.Background()); err != nil || n != 0 {
+			t.Fatalf("PendingMigrations = %d, %v", n, err)
+		}
+	})
+}
+
+func TestConcurrentMigrationsTakeTurns(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		u := storetest.URL(t, d)
+		var wg sync.WaitGroup
+		applied := make([][]string, 3)
+		for i := range 3 {
+			wg.Go(func() {
+				db, err := store.Open(context.Background(), u, store.Options{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer db.Close()
+				err = db.WithMigrationLock(context.Background(), func() error {
+					var err error
+					applied[i], err = db.Migrate(context.Background())
+					return err
+				})
+				if err != nil {
+					t.Errorf("replica %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := len(applied[0]) + len(applied[1]) + len(applied[2]); n != 2 {
+			t.Errorf("migrations applied %d times in all (%v); want each of 2 once", n, applied)
+		}
+	})
 }
 
 // recorder is an EnqueueFunc that remembers what it was asked to enqueue.
@@ -171,6 +202,9 @@ func TestFailedItemGetsAnotherChance(t *testing.T) {
 		o, _ = db.FindOrder(ctx, enroll.Shopify, "shop.example.com", 9)
 		if o.Status != enroll.OrderProcessing || o.Items[0].Status != enroll.ItemPending || o.Items[0].CourseID != "" {
 			t.Fatalf("after redelivery: order %s, item %s", o.Status, o.Items[0].Status)
+		}
+		if w, err := db.WorkFor(ctx, a); err != nil || w.Tries != 0 || w.Attempts != 1 {
+			t.Fatalf("after redelivery: %+v, %v; want a fresh retry budget and the history kept", w, err)
 		}
 	})
 }

@@ -83,7 +83,9 @@ func str(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &s) != nil {
 		return ""
 	}
-	return strings.TrimSpace(s)
+	// NUL is valid JSON but no database text column takes it: it becomes
+	// U+FFFD, so the order is stored and an email holding it fails validation.
+	return strings.TrimSpace(strings.ReplaceAll(s, "\x00", "\uFFFD"))
 }
 
 // elements returns the elements of a JSON array, and nil for any other shape.

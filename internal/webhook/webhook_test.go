@@ -92,3 +92,23 @@ func readTestdata(t *testing.T, name string) []byte {
 	}
 	return body
 }
+
+func TestNULNeverReachesTheOrder(t *testing.T) {
+	o, err := ParseShopifyOrder([]byte(`{"id": 1, "email": "a\u0000@example.com",
+		"line_items": [{"id": 2, "sku": "course-v1:A\u0000+B+C", "properties": [{"name": "email", "value": "l\u0000@example.com"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{o.Email, o.Items[0].SKU, o.Items[0].Email} {
+		if strings.ContainsRune(s, 0) {
+			t.Errorf("%q holds NUL", s)
+		}
+	}
+	w, err := ParseWooCommerceOrder([]byte(`{"id": 1, "billing": {"email": "b\u0000@example.com"}, "line_items": [{"id": 2, "sku": "x\u0000"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(w.Email, 0) || strings.ContainsRune(w.Items[0].SKU, 0) {
+		t.Errorf("WooCommerce order holds NUL: %+v", w)
+	}
+}

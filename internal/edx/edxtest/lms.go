@@ -58,6 +58,8 @@ type LMS struct {
 	ClientID     string
 	ClientSecret string
 
+	srv *httptest.Server
+
 	mu            sync.Mutex
 	down          bool
 	bulkEnabled   bool
@@ -88,6 +90,14 @@ type enrollment struct{ enrolled, allowed bool }
 // "test-client" with secret "test-secret", issues tokens valid for an hour,
 // and knows every well-formed course key until AddCourse is called.
 func New(t testing.TB) *LMS {
+	l := Start()
+	t.Cleanup(l.Close)
+	return l
+}
+
+// Start starts a fake LMS like New, for programs outside tests (the
+// benchmark command); the caller stops it with Close.
+func Start() *LMS {
 	l := &LMS{
 		ClientID:      "test-client",
 		ClientSecret:  "test-secret",
@@ -107,11 +117,13 @@ func New(t testing.TB) *LMS {
 	// Everything else, including the bulk-enroll path with a trailing slash,
 	// is a page lookup: 404 unless it is a registered SKU or a course page.
 	mux.HandleFunc("/", l.handlePage)
-	srv := httptest.NewServer(l.outage(mux))
-	t.Cleanup(srv.Close)
-	l.URL = srv.URL
+	l.srv = httptest.NewServer(l.outage(mux))
+	l.URL = l.srv.URL
 	return l
 }
+
+// Close stops the fake LMS and waits for its outstanding requests.
+func (l *LMS) Close() { l.srv.Close() }
 
 // SetDown makes every endpoint answer 503 while down is true.
 func (l *LMS) SetDown(down bool) {

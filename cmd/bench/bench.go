@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+)
+
+// Bounds of one step's wait for the fake LMS to record every enrollment.
+const (
+	enrollTimeout = 2 * time.Minute
+	enrollPoll    = 50 * time.Millisecond
+	idleSettle    = time.Second // how long the service idles before its idle RSS is read
+)
+
+// Backend names in the table.
+const (
+	floorBackend    = "floor"
+	sqliteBackend   = "sqlite"
+	postgresBackend = "postgresql"
+	remoteBackend   = "url"
+)
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b := &bench{
+		opts:     opts,
+		client:   newClient(slices.Max(opts.concurrency)),
+		orders:   newOrders(opts.signing),
+		progress: stderr,
+	}
+	defer b.client.CloseIdleConnections()
+	rep := &report{header: header(ctx, args, opts)}
+	if opts.url != "" {
+		err = b.runRemote(ctx, rep)
+	} else {
+		err = b.runLocal(ctx, getenv, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if err := rep.write(stdout, opts.markdown); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if opts.smoke {
+		return rep.smokeFailures()
+	}
+	return nil
+}
+
+// bench holds what every step of a run shares.
+type bench struct {
+	opts     options
+	client   *http.Client
+	orders   *orders
+	progress io.Writer // one line per finished step, while the run goes on
+}
+
+// target is a server under load in one step.
+type target struct {
+	backend string
+	url     string
+	pid     int          // the process to watch for memory and CPU; 0 for none
+	lms     *edxtest.LMS // where its enrollments arrive; nil when not observed
+	// expected counts the enrollments the target's accepted webhooks should
+	// have produced so far. A step waits for all of them, so a backlog left by
+	// a step that timed out is counted against the next one, not for it.
+	expected *int
+}
+
+// runRemote drives a service that is already running.
+func (b *bench) runRemote(ctx context.Context, rep *report) error {
+	t := target{backend: remoteBackend, url: b.opts.url}
+	for _, c := range b.opts.concurrency {
+		if err := b.step(ctx, t, c, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runLocal builds the service and measures it on SQLite, with the floor,
+// and on PostgreSQL when TEST_DATABASE_URL is set (not in smoke runs).
+func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *report) (err error) {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "webhook-receiver-bench-")
+	if err != nil {
+		return fmt.Errorf("create temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(b.progress, "building ./cmd/webhook-receiver")
+	bin, err := buildService(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	sqliteURL := "sqlite:" + filepath.Join(dir, "bench.db")
+	if err := b.runBackend(ctx, rep, sqliteBackend, bin, sqliteURL, filepath.Join(dir, "floor.db"), getenv); err != nil {
+		return err
+	}
+	server := getenv("TEST_DATABASE_URL")
+	if server == "" || b.opts.smoke {
+		return nil
+	}
+	pg, err := createPostgres(ctx, server)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, pg.drop()) }()
+	return b.runBackend(ctx, rep, postgresBackend, bin, pg.url, "", getenv)
+}
+
+// runBackend starts the service on one database and a fresh fake LMS, runs
+// every step, then restarts the service on the populated database to time
+// its start. With a floorPath, the floor runs each step just before the
+// service, so both see the same machine.
+func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, databaseURL, floorPath string, getenv func(string) string) (err error) {
+	lms := edxtest.Start()
+	defer lms.Close()
+	env := serviceEnv(databaseURL, lms, b.opts.signing, getenv)
+	fmt.Fprintf(b.progress, "starting the service on %s\n", backend)
+	svc, firstStart, err := startService(ctx, b.client, bin, env)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, svc.stop()) }()
+	proc := processResult{backend: backend, firstStart: firstStart}
+	if proc.idleRSS, err = idleRSS(ctx, svc.pid()); err != nil {
+		return err
+	}
+	targets := []target{{backend: backend, url: svc.url, pid: svc.pid(), lms: lms, expected: new(int)}}
+	if floorPath != "" {
+		f, ferr := startFloor(ctx, floorPath, b.opts.signing)
+		if ferr != nil {
+			return ferr
+		}
+		defer func() { err = errors.Join(err, f.close()) }()
+		targets = slices.Insert(targets, 0, target{backend: floorBackend, url: f.url})
+	}
+	if err := b.steps(ctx, targets, svc, rep); err != nil {
+		return err
+	}
+	if err := svc.stop(); err != nil {
+		return err
+	}
+	if proc.restart, err = timeRestart(ctx, b.client, bin, env); err != nil {
+		return err
+	}
+	rep.processes = append(rep.processes, proc)
+	return nil
+}
+
+// steps runs every concurrency against every target, checking after each
+// step that the service is still alive.
+func (b *bench) steps(ctx context.Context, targets []target, svc *service, rep *report) error {
+	for _, c := range b.opts.concurrency {
+		for _, t := range targets {
+			if err := b.step(ctx, t, c, rep); err != nil {
+				return err
+			}
+			if svc.exited() {
+				return fmt.Errorf("the service exited during the step at concurrency %d: %v\n%s", c, svc.err, svc.logs)
+			}
+		}
+	}
+	return nil
+}
+
+// idleRSS lets the freshly started service settle, then reads its memory.
+func idleRSS(ctx context.Context, pid int) (int64, error) {
+	select {
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	case <-time.After(idleSettle):
+	}
+	rss, err := readRSS(pid)
+	if err != nil {
+		return -1, nil // not Linux: the column shows "-"
+	}
+	return rss, nil
+}
+
+// timeRestart starts the service again on its populated database and
+// returns how long it took to be ready.
+func timeRestart(ctx context.Context, client *http.Client, bin string, env []string) (time.Duration, error) {
+	svc, took, err := startService(ctx, client, bin, env)
+	if err != nil {
+		return 0, fmt.Errorf("restart on the populated database: %w", err)
+	}
+	return took, svc.stop()
+}
+
+// step loads one target at one concurrency, then waits for its enrollments,
+// sampling the process's memory all along and its CPU time at both ends.
+func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
+	r := result{backend: t.backend, concurrency: c, peakRSS: -1, cpu: -1}
+	enrolledBefore := 0
+	if t.lms != nil {
+		enrolledBefore = t.lms.Enrollments()
+	}
+	var cpuBefore time.Duration
+	var cpuErr error
+	stopRSS := func() int64 { return -1 }
+	if t.pid != 0 {
+		cpuBefore, cpuErr = readCPU(t.pid)
+		stopRSS = sampleRSS(t.pid)
+	}
+	r.load = load(ctx, b.client, b.orders, t.url, c, b.opts)
+	if t.lms != nil {
+		*t.expected += itemsPerOrder * r.load.accepted
+		r.enroll = waitEnrollments(ctx, t.lms, *t.expected, r.load.start)
+		r.enroll.arrived = t.lms.Enrollments() - enrolledBefore
+	}
+	r.peakRSS = stopRSS()
+	if t.pid != 0 && cpuErr == nil {
+		if cpuAfter, err := readCPU(t.pid); err == nil {
+			r.cpu = cpuAfter - cpuBefore
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s at concurrency %d: %w", t.backend, c, err)
+	}
+	rep.results = append(rep.results, r)
+	fmt.Fprintln(b.progress, r.summary())
+	return nil
+}
+
+// enrollResult is how long a step's enrollments took to arrive.
+type enrollResult struct {
+	observed bool
+	want     int           // enrollments expected in all, this step's and earlier ones
+	took     time.Duration // from the first request until all arrived, or until the wait gave up
+	timedOut bool
+	arrived  int // enrollments the fake LMS recorded during the step
+}
+
+// waitEnrollments polls the fake LMS until it has recorded want
+// enrollments, giving up enrollTimeout after the load ended.
+func waitEnrollments(ctx context.Context, lms *edxtest.LMS, want int, start time.Time) enrollResult {
+	r := enrollResult{observed: true, want: want}
+	ctx, cancel := context.WithTimeout(ctx, enrollTimeout)
+	defer cancel()
+	tick := time.NewTicker(enrollPoll)
+	defer tick.Stop()
+	for lms.Enrollments() < want && !r.timedOut {
+		select {
+		case <-ctx.Done():
+			r.timedOut = true
+		case <-tick.C:
+		}
+	}
+	r.took = time.Since(start)
+	return r
+}
