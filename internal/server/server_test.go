@@ -154,7 +154,7 @@ func TestShopifyStatusCodes(t *testing.T) {
 			{"tampered body", path, good, strings.Replace(shopifyOrder, "learner@", "thief@", 1), 403},
 			{"invalid json", path, shopifyHeaders(shopDomain, shopSecret, "{not json"), "{not json", 400},
 			{"not an order", path, shopifyHeaders(shopDomain, shopSecret, `{"foo": 1}`), `{"foo": 1}`, 400},
-		{"NUL in the learner email", path, shopifyHeaders(shopDomain, shopSecret, nulOrder), nulOrder, 200},
+			{"NUL in the learner email", path, shopifyHeaders(shopDomain, shopSecret, nulOrder), nulOrder, 200},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
