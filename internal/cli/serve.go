@@ -153,7 +153,7 @@ func newLMSClient(cfg config.Config) *edx.Client {
 
 func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 	return jobs.Options{
-		Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryDelay: cfg.RetryDelay,
+		Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryDelay: cfg.RetryDelay, BatchSize: cfg.LMS.BatchSize,
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 	}

@@ -52,6 +52,8 @@ type LMS struct {
 	RateLimit float64
 	// Timeout bounds each LMS request.
 	Timeout time.Duration
+	// BatchSize caps the learners of one course enrolled by one call.
+	BatchSize int
 }
 
 // Config is every setting of the receiver.
@@ -92,6 +94,7 @@ func Default() Config {
 			AutoEnroll:          true,
 			SendEnrollmentEmail: true,
 			RateLimit:           2,
+			BatchSize:           50,
 			Timeout:             30 * time.Second,
 		},
 		RetryDelay:   3 * time.Minute,

@@ -40,6 +40,7 @@ type fileLMS struct {
 	SendEnrollmentEmail *yamlBool `yaml:"send_enrollment_email"`
 	RateLimit           *float64  `yaml:"rate_limit"`
 	Timeout             *string   `yaml:"timeout"`
+	BatchSize           *int      `yaml:"batch_size"`
 }
 
 type fileShop struct {
@@ -127,6 +128,7 @@ func applyFile(c *Config, path string) error {
 	setBool(&c.LMS.AutoEnroll, f.LMS.AutoEnroll)
 	setBool(&c.LMS.SendEnrollmentEmail, f.LMS.SendEnrollmentEmail)
 	set(&c.LMS.RateLimit, f.LMS.RateLimit)
+	set(&c.LMS.BatchSize, f.LMS.BatchSize)
 	if err := setDuration(&c.LMS.Timeout, f.LMS.Timeout, "lms.timeout"); err != nil {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}

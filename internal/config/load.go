@@ -198,6 +198,7 @@ func applyEnv(c *Config, e *env) {
 	e.boolean(&c.LMS.SendEnrollmentEmail, "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL", "DJANGO_WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL")
 	e.float(&c.LMS.RateLimit, "WEBHOOK_RECEIVER_LMS_RATE_LIMIT")
 	e.duration(&c.LMS.Timeout, "WEBHOOK_RECEIVER_LMS_TIMEOUT")
+	e.integer(&c.LMS.BatchSize, "WEBHOOK_RECEIVER_LMS_BATCH_SIZE")
 	e.duration(&c.RetryDelay, "WEBHOOK_RECEIVER_RETRY_DELAY")
 	e.integer(&c.MaxAttempts, "WEBHOOK_RECEIVER_MAX_ATTEMPTS")
 	e.int64(&c.MaxBodyBytes, "WEBHOOK_RECEIVER_MAX_BODY_BYTES")

@@ -116,9 +116,10 @@ func TestLoadEnv(t *testing.T) {
 			"WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL": "0",
 			"WEBHOOK_RECEIVER_LMS_RATE_LIMIT":        "0.5",
 			"WEBHOOK_RECEIVER_LMS_TIMEOUT":           "10s",
+			"WEBHOOK_RECEIVER_LMS_BATCH_SIZE":        "20",
 		}, func(c *Config) {
 			c.LMS = LMS{BaseURL: "https://lms.example.com", OAuth2Key: "key", OAuth2Secret: "secret",
-				SKUPrefix: "p/", RateLimit: 0.5, Timeout: 10 * time.Second}
+				SKUPrefix: "p/", RateLimit: 0.5, Timeout: 10 * time.Second, BatchSize: 20}
 		}},
 		{"legacy shop and site", map[string]string{
 			"DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_SHOP_DOMAIN":         "Example.myshopify.com",
@@ -255,7 +256,7 @@ func TestLoadFile(t *testing.T) {
 		Listen:      "127.0.0.1:8080",
 		DatabaseURL: "sqlite:/var/lib/webhook-receiver/data.db", DatabaseMaxConns: 10,
 		LMS: LMS{BaseURL: "https://lms.example.com", OAuth2Key: "client-id", OAuth2Secret: "client-secret",
-			SKUPrefix: "sku/", AutoEnroll: true, SendEnrollmentEmail: false, RateLimit: 5, Timeout: 45 * time.Second},
+			SKUPrefix: "sku/", AutoEnroll: true, SendEnrollmentEmail: false, RateLimit: 5, Timeout: 45 * time.Second, BatchSize: 50},
 		Shopify: []Shop{
 			{Domain: "first.myshopify.com", Secrets: []Secret{"current", "previous"}},
 			{Domain: "second.myshopify.com", Secrets: []Secret{"only"}},

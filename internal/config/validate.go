@@ -30,6 +30,9 @@ func (c Config) Validate() error {
 	if r := c.LMS.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		bad("WEBHOOK_RECEIVER_LMS_RATE_LIMIT", "must be a number of calls per second, 0 or more, got \"%v\"", r)
 	}
+	if c.LMS.BatchSize < 1 {
+		bad("WEBHOOK_RECEIVER_LMS_BATCH_SIZE", "must be at least 1, got \"%d\"", c.LMS.BatchSize)
+	}
 	if c.LMS.Timeout <= 0 {
 		bad("WEBHOOK_RECEIVER_LMS_TIMEOUT", "must be positive, got %q", c.LMS.Timeout)
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -37,6 +38,8 @@ type Options struct {
 	RetryDelay time.Duration
 	// MaxRetryDelay caps the delay between attempts (default 1h).
 	MaxRetryDelay time.Duration
+	// BatchSize caps the learners enrolled by one call (default 50).
+	BatchSize int
 	// AutoEnroll and EmailStudents are sent with every enrollment.
 	AutoEnroll, EmailStudents bool
 	// JobTimeout bounds one attempt (default 2m).
@@ -55,6 +58,9 @@ func (o *Options) defaults() {
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = 3 * time.Minute
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 50
 	}
 	if o.MaxRetryDelay <= 0 {
 		o.MaxRetryDelay = time.Hour
@@ -77,6 +83,7 @@ func (o *Options) defaults() {
 type Queue struct {
 	client      *river.Client[*sql.Tx]
 	maxAttempts int
+	batchSize   int
 	working     bool
 }
 
@@ -135,7 +142,7 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	// The job may run a few more times than the item's attempt budget, so
 	// that a database error on the last attempt does not strand the item:
 	// the worker itself marks it failed once the budget is spent.
-	q := &Queue{maxAttempts: opts.MaxAttempts + extraJobAttempts}
+	q := &Queue{maxAttempts: opts.MaxAttempts + extraJobAttempts, batchSize: opts.BatchSize}
 	if opts.Workers > 0 && lms != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &Worker{db: db, lms: lms, opts: opts})
@@ -151,14 +158,21 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// Enqueue inserts one enrollment job per item inside tx. It is a store.EnqueueFunc.
-func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, itemIDs []int64) error {
-	params := make([]river.InsertManyParams, len(itemIDs))
-	for i, id := range itemIDs {
-		params[i] = river.InsertManyParams{Args: Args{ItemID: id}, InsertOpts: &river.InsertOpts{MaxAttempts: q.maxAttempts}}
+// Enqueue inserts enrollment jobs inside tx: one per group of items (same
+// SKU), of at most BatchSize items each. It is a store.EnqueueFunc.
+func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, groups [][]int64) error {
+	var params []river.InsertManyParams
+	for _, g := range groups {
+		for ids := range slices.Chunk(g, q.batchSize) {
+			params = append(params, river.InsertManyParams{Args: Args{ItemIDs: ids},
+				InsertOpts: &river.InsertOpts{MaxAttempts: q.maxAttempts}})
+		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	if _, err := q.client.InsertManyFastTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("insert %d jobs: %w", len(itemIDs), err)
+		return fmt.Errorf("insert %d jobs: %w", len(params), err)
 	}
 	return nil
 }

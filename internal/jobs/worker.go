@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/mail"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,15 +19,18 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
-// Args identify the item a job enrolls.
+// Args identify the items a job enrolls: items bought with the same SKU,
+// stored together, so that one bulk enrollment call can enroll them all.
 type Args struct {
-	ItemID int64 `json:"item_id"`
+	ItemIDs []int64 `json:"item_ids"`
 }
 
 // Kind names the job in the queue's tables.
-func (Args) Kind() string { return "enroll_item" }
+func (Args) Kind() string { return "enroll_items" }
 
-// Worker enrolls one item through the LMS's bulk enrollment API.
+// Worker enrolls a job's items through the LMS's bulk enrollment API, up to
+// BatchSize learners of one course per call, each item keeping its own
+// result.
 type Worker struct {
 	river.WorkerDefaults[Args]
 	db   *store.DB
@@ -60,7 +65,7 @@ func Backoff(base, max time.Duration, attempt int) time.Duration {
 	return min(d, max)
 }
 
-// outcome is what one attempt came to.
+// outcome is what one attempt came to for one item.
 type outcome struct {
 	status     enroll.ItemStatus // enrolled, allowed or failed; "" for a transient failure
 	name       string
@@ -71,83 +76,135 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// Work makes one attempt at enrolling the job's item and records it.
+// Work makes one attempt at enrolling each of the job's items that is not
+// done yet, and records every item's outcome.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	it, err := w.db.WorkFor(ctx, job.Args.ItemID)
-	if errors.Is(err, enroll.ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	items, err := w.db.WorkForItems(ctx, job.Args.ItemIDs)
 	if err != nil {
 		return err
 	}
-	if it.Status.Done() {
+	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
+	if len(items) == 0 {
 		return nil
 	}
-	out := w.attempt(ctx, it)
-	if out.status == "" && errors.Is(ctx.Err(), context.Canceled) {
-		// Shutting down mid-call: run again at the next start, without
-		// using an attempt. A final answer that did arrive is recorded.
-		return river.JobSnooze(0)
+	outs := w.attempt(ctx, items)
+	// Shutting down mid-call: what did not get a final answer runs again at
+	// the next start, without using an attempt.
+	interrupted := errors.Is(ctx.Err(), context.Canceled)
+	var (
+		attempts  []store.Attempt
+		retry     error
+		snoozeFor time.Duration
+		again     bool
+	)
+	for i, it := range items {
+		out := outs[i]
+		if out.status == "" && interrupted {
+			again = true
+			continue
+		}
+		a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
+			Status: out.status, CourseID: out.courseID, Counted: true}
+		switch {
+		case out.throttled && snoozes(job.Metadata) < maxSnoozes:
+			a.Status, a.Counted = it.Status, false
+			snoozeFor = max(snoozeFor, out.retryAfter, time.Second)
+		case out.status == "" && it.Tries+1 >= w.opts.MaxAttempts:
+			a.Outcome, a.Status = "failed", enroll.ItemFailed
+			a.Detail = fmt.Sprintf("gave up after %d attempts: %s", it.Tries+1, out.detail)
+		case out.status == "":
+			a.Status, retry = enroll.ItemRetrying, errors.New(out.detail)
+		}
+		attempts = append(attempts, a)
+		w.log(ctx, it, job.Attempt, a)
 	}
-	a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
-		Status: out.status, CourseID: out.courseID, Counted: true}
-	var result error
-	switch {
-	case out.throttled && snoozes(job.Metadata) < maxSnoozes:
-		a.Status, a.Counted = it.Status, false
-		result = river.JobSnooze(max(out.retryAfter, time.Second))
-	case out.status == "" && it.Tries+1 >= w.opts.MaxAttempts:
-		// Counted by the item, not the job: a rescue after a crash or a
-		// database error uses no LMS attempt.
-		a.Outcome, a.Status = "failed", enroll.ItemFailed
-		a.Detail = fmt.Sprintf("gave up after %d attempts: %s", it.Tries+1, out.detail)
-		result = river.JobCancel(errors.New(a.Detail))
-	case out.status == "":
-		a.Status = enroll.ItemRetrying
-		result = errors.New(out.detail)
-	case out.status == enroll.ItemFailed:
-		result = river.JobCancel(errors.New(out.detail))
-	}
-	// The attempt is recorded even when the job's own context has run out.
-	if err := w.db.RecordAttempt(context.WithoutCancel(ctx), a); err != nil {
+	// Recorded even when the job's own context has run out.
+	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
 		return err
 	}
-	w.opts.Logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
-		slog.Int64("item_id", it.ItemID), slog.Int64("order_id", it.ExternalID), slog.String("platform", string(it.Platform)),
-		slog.String("course_id", out.courseID), slog.Int("attempt", job.Attempt), slog.String("outcome", a.Outcome),
-		slog.Int("http_status", out.httpStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
-	return result
+	switch {
+	case again:
+		return river.JobSnooze(0)
+	case snoozeFor > 0:
+		return river.JobSnooze(snoozeFor)
+	}
+	return retry
 }
 
-func (w *Worker) attempt(ctx context.Context, it store.Work) outcome {
-	if it.Email == "" {
-		return failed("the order has no learner email for this item")
-	}
-	if addr, err := mail.ParseAddress(it.Email); err != nil || addr.Address != it.Email {
-		return failed("the learner email is not a valid address")
-	}
-	if it.SKU == "" {
-		return failed("the line item has no SKU")
-	}
-	course := it.CourseID
-	if course == "" {
-		c, err := w.lms.CourseID(ctx, it.SKU)
-		if errors.Is(err, edx.ErrNoCourse) {
-			return failed(err.Error())
+func (w *Worker) log(ctx context.Context, it store.Work, attempt int, a store.Attempt) {
+	w.opts.Logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
+		slog.Int64("item_id", it.ItemID), slog.Int64("order_id", it.ExternalID), slog.String("platform", string(it.Platform)),
+		slog.String("course_id", a.CourseID), slog.Int("attempt", attempt), slog.String("outcome", a.Outcome),
+		slog.Int("http_status", a.HTTPStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
+}
+
+// attempt tries every item once: items that cannot be enrolled fail at
+// once, the others are enrolled course by course, BatchSize learners per
+// call. It returns one outcome per item.
+func (w *Worker) attempt(ctx context.Context, items []store.Work) []outcome {
+	outs := make([]outcome, len(items))
+	byCourse := map[string][]int{}
+	var courses []string
+	for i, it := range items {
+		course, out, ok := w.course(ctx, it)
+		if !ok {
+			outs[i] = out
+			continue
 		}
-		if err != nil {
-			return fromError(err, "")
+		if _, seen := byCourse[course]; !seen {
+			courses = append(courses, course)
 		}
-		course = c
+		byCourse[course] = append(byCourse[course], i)
+	}
+	for _, course := range courses {
+		for chunk := range slices.Chunk(byCourse[course], w.opts.BatchSize) {
+			w.enroll(ctx, course, items, chunk, outs)
+		}
+	}
+	return outs
+}
+
+// course checks an item and finds its course; ok is false with the
+// item's outcome when it cannot be enrolled now.
+func (w *Worker) course(ctx context.Context, it store.Work) (string, outcome, bool) {
+	switch addr, err := mail.ParseAddress(it.Email); {
+	case it.Email == "":
+		return "", failed("the order has no learner email for this item"), false
+	case err != nil || addr.Address != it.Email:
+		return "", failed("the learner email is not a valid address"), false
+	case it.SKU == "":
+		return "", failed("the line item has no SKU"), false
+	case it.CourseID != "":
+		return it.CourseID, outcome{}, true
+	}
+	c, err := w.lms.CourseID(ctx, it.SKU)
+	switch {
+	case errors.Is(err, edx.ErrNoCourse):
+		return "", failed(err.Error()), false
+	case err != nil:
+		return "", fromError(err, ""), false
+	}
+	return c, outcome{}, true
+}
+
+// enroll makes one bulk enrollment call for the items at idx, all in course.
+func (w *Worker) enroll(ctx context.Context, course string, items []store.Work, idx []int, outs []outcome) {
+	var identifiers []string
+	for _, i := range idx {
+		if !slices.ContainsFunc(identifiers, func(s string) bool { return strings.EqualFold(s, items[i].Email) }) {
+			identifiers = append(identifiers, items[i].Email)
+		}
 	}
 	res, err := w.lms.BulkEnroll(ctx, edx.BulkEnrollRequest{Action: "enroll", Courses: []string{course},
-		Identifiers: []string{it.Email}, AutoEnroll: w.opts.AutoEnroll, EmailStudents: w.opts.EmailStudents})
-	if err != nil {
-		return fromError(err, course)
+		Identifiers: identifiers, AutoEnroll: w.opts.AutoEnroll, EmailStudents: w.opts.EmailStudents})
+	for _, i := range idx {
+		if err != nil {
+			outs[i] = fromError(err, course)
+			continue
+		}
+		outs[i] = fromResult(res, course, items[i].Email)
+		outs[i].courseID, outs[i].httpStatus = course, 200
 	}
-	out := fromResult(res, course, it.Email)
-	out.courseID, out.httpStatus = course, 200
-	return out
 }
 
 // maxSnoozes bounds how long an LMS that answers 429 to every call can hold

@@ -40,16 +40,20 @@ func newFixture(t *testing.T, d store.Dialect, maxAttempts int) *fixture {
 
 // start runs a queue with workers until the test ends.
 func (f *fixture) start(t *testing.T, maxAttempts int) *jobs.Queue {
+	return f.startWith(t, jobs.Options{MaxAttempts: maxAttempts})
+}
+
+// startWith is start with some options set; fast retries for tests fill the rest.
+func (f *fixture) startWith(t *testing.T, opts jobs.Options) *jobs.Queue {
 	t.Helper()
 	ctx := context.Background()
 	db, lms := f.db, f.lms
 	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret,
 		SKUPrefix: "sku/", Timeout: 10 * time.Second})
-	queue, err := jobs.New(db, client, jobs.Options{
-		Workers: 2, MaxAttempts: maxAttempts, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond,
-		AutoEnroll: true, EmailStudents: false, PollInterval: 20 * time.Millisecond, JobTimeout: 30 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	opts.Workers, opts.RetryDelay, opts.MaxRetryDelay = 2, 10*time.Millisecond, 50*time.Millisecond
+	opts.AutoEnroll, opts.PollInterval, opts.JobTimeout = true, 20*time.Millisecond, 30*time.Second
+	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	queue, err := jobs.New(db, client, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,5 +404,56 @@ func TestPostgresWorkersWokenByNotify(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+func TestLearnersOfOneCourseShareACall(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		f.lms.AddSKU("sku/PY101", "course-v1:Org+Py+1")
+		f.lms.SetIdentifier("new@example.com", edxtest.NoAccount)
+		f.lms.SetIdentifier("ghost@example.com", edxtest.Invalid)
+		id := f.order(t,
+			enroll.Item{LineItemID: 1, SKU: "PY101", Email: "one@example.com"},
+			enroll.Item{LineItemID: 2, SKU: "PY101", Email: "new@example.com"},
+			enroll.Item{LineItemID: 3, SKU: "PY101", Email: "ghost@example.com"},
+			enroll.Item{LineItemID: 4, SKU: "course-v1:Org+Other+1", Email: "one@example.com"},
+		)
+		o := f.settled(t, id)
+		want := map[string]enroll.ItemStatus{"one@example.com/PY101": enroll.ItemEnrolled, "new@example.com/PY101": enroll.ItemAllowed,
+			"ghost@example.com/PY101": enroll.ItemFailed, "one@example.com/course-v1:Org+Other+1": enroll.ItemEnrolled}
+		for _, it := range o.Items {
+			if got := it.Status; got != want[it.Email+"/"+it.SKU] {
+				t.Errorf("%s in %s: %s (%s); want %s", it.Email, it.SKU, got, it.LastError, want[it.Email+"/"+it.SKU])
+			}
+		}
+		calls := f.lms.Calls()
+		if len(calls) != 2 {
+			t.Fatalf("%d bulk enroll calls; want 2 (one per course): %+v", len(calls), calls)
+		}
+		for _, c := range calls {
+			if c.Courses[0] == "course-v1:Org+Py+1" && len(c.Identifiers) != 3 {
+				t.Errorf("PY101 call enrolled %v; want the 3 learners at once", c.Identifiers)
+			}
+		}
+	})
+}
+
+func TestBatchSizeCapsACall(t *testing.T) {
+	f := newFixture(t, store.SQLite, 3)
+	f.queue.Stop(context.Background())
+	f.queue = f.startWith(t, jobs.Options{BatchSize: 2})
+	var items []enroll.Item
+	for i := range 5 {
+		items = append(items, enroll.Item{LineItemID: int64(i), SKU: "course-v1:Org+B+1", Email: fmt.Sprintf("b%d@example.com", i)})
+	}
+	f.settled(t, f.order(t, items...))
+	for _, c := range f.lms.Calls() {
+		if len(c.Identifiers) > 2 {
+			t.Errorf("a call enrolled %d learners; want at most 2", len(c.Identifiers))
+		}
+	}
+	if n := len(f.lms.Calls()); n != 3 {
+		t.Errorf("%d calls for 5 learners in batches of 2; want 3", n)
 	}
 }

@@ -33,8 +33,9 @@ type Delivery struct {
 }
 
 // EnqueueFunc enqueues the enrollment of items inside the transaction that
-// creates them, so that an item exists if and only if its job does.
-type EnqueueFunc func(ctx context.Context, tx *sql.Tx, itemIDs []int64) error
+// creates them, so that an item exists if and only if its job does. Items
+// come grouped by SKU: one group's learners can be enrolled by one call.
+type EnqueueFunc func(ctx context.Context, tx *sql.Tx, groups [][]int64) error
 
 // Accepted is what a verified, parsed webhook asks the store to keep.
 type Accepted struct {
@@ -53,6 +54,23 @@ type SaveResult struct {
 	// Enqueued lists items enqueued by this delivery: new ones and failed
 	// ones given another chance.
 	Enqueued []int64
+	skus     []string // of the Enqueued items
+}
+
+// groupBySKU groups item ids by their SKU, in order of first appearance.
+func groupBySKU(ids []int64, skus []string) [][]int64 {
+	var groups [][]int64
+	index := map[string]int{}
+	for i, id := range ids {
+		g, ok := index[skus[i]]
+		if !ok {
+			g = len(groups)
+			index[skus[i]] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], id)
+	}
+	return groups
 }
 
 // SaveDelivery records a delivery that created no order (a rejection, or an
@@ -81,7 +99,7 @@ func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc)
 		if len(res.Enqueued) == 0 {
 			return nil
 		}
-		if err := enqueue(ctx, tx, res.Enqueued); err != nil {
+		if err := enqueue(ctx, tx, groupBySKU(res.Enqueued, res.skus)); err != nil {
 			return fmt.Errorf("enqueue items of order %d: %w", a.Order.ID, err)
 		}
 		return nil
@@ -160,6 +178,7 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 			return fmt.Errorf("save item of order %d: %w", orderID, err)
 		}
 		res.Enqueued = append(res.Enqueued, id)
+		res.skus = append(res.skus, it.SKU)
 	}
 	if len(res.Enqueued) == 0 {
 		return nil

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -29,19 +31,47 @@ type Work struct {
 
 // WorkFor loads an item for its enrollment job.
 func (db *DB) WorkFor(ctx context.Context, itemID int64) (Work, error) {
-	var w Work
-	err := db.sql.QueryRowContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
-		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
-		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id = $1`, itemID).Scan(
-		&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
-		&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, fmt.Errorf("item %d: %w", itemID, enroll.ErrNotFound)
-	}
+	ws, err := db.WorkForItems(ctx, []int64{itemID})
 	if err != nil {
-		return w, fmt.Errorf("load item %d: %w", itemID, err)
+		return Work{}, err
 	}
-	return w, nil
+	if len(ws) == 0 {
+		return Work{}, fmt.Errorf("item %d: %w", itemID, enroll.ErrNotFound)
+	}
+	return ws[0], nil
+}
+
+// WorkForItems loads the items of an enrollment job, in id order; ids that
+// do not exist are left out.
+func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error) {
+	if len(itemIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(itemIDs))
+	marks := make([]string, len(itemIDs))
+	for i, id := range itemIDs {
+		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
+		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
+		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+strings.Join(marks, ", ")+`) ORDER BY i.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
+	}
+	defer rows.Close()
+	var ws []Work
+	for rows.Next() {
+		var w Work
+		if err := rows.Scan(&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
+			&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries); err != nil {
+			return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
+		}
+		ws = append(ws, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
+	}
+	return ws, nil
 }
 
 // Attempt is the outcome of one try at enrolling an item.
@@ -63,30 +93,53 @@ type Attempt struct {
 // RecordAttempt stores an attempt, moves its item to the attempt's status
 // and updates the order's status, in one transaction.
 func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
+	return db.RecordAttempts(ctx, []Attempt{a})
+}
+
+// RecordAttempts stores the attempts of one enrollment call (or job) and
+// their items' and orders' new statuses, in one transaction.
+func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 	now := db.now()
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
-			VALUES ($1, $2, $3, $4, $5)`, a.ItemID, now, a.Outcome, a.HTTPStatus, a.Detail); err != nil {
-			return fmt.Errorf("insert attempt of item %d: %w", a.ItemID, err)
+		orders := map[int64]bool{}
+		for _, a := range as {
+			orderID, err := recordAttempt(ctx, tx, a, now)
+			if err != nil {
+				return err
+			}
+			orders[orderID] = true
 		}
-		counted := 0
-		if a.Counted {
-			counted = 1
+		// In id order, so that two processes never wait on each other's order locks.
+		for _, id := range slices.Sorted(maps.Keys(orders)) {
+			if err := db.updateOrderStatus(ctx, tx, id, now); err != nil {
+				return err
+			}
 		}
-		lastError := a.Detail
-		if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
-			lastError = ""
-		}
-		var orderID int64
-		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3,
-			course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
-			WHERE id = $6 RETURNING order_id`,
-			a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
-		if err != nil {
-			return fmt.Errorf("update item %d: %w", a.ItemID, err)
-		}
-		return db.updateOrderStatus(ctx, tx, orderID, now)
+		return nil
 	})
+}
+
+func recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (orderID int64, err error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
+		VALUES ($1, $2, $3, $4, $5)`, a.ItemID, now, a.Outcome, a.HTTPStatus, a.Detail); err != nil {
+		return 0, fmt.Errorf("insert attempt of item %d: %w", a.ItemID, err)
+	}
+	counted := 0
+	if a.Counted {
+		counted = 1
+	}
+	lastError := a.Detail
+	if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
+		lastError = ""
+	}
+	err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3,
+		course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
+		WHERE id = $6 RETURNING order_id`,
+		a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
+	if err != nil {
+		return 0, fmt.Errorf("update item %d: %w", a.ItemID, err)
+	}
+	return orderID, nil
 }
 
 // updateOrderStatus derives the order's status from its items'.

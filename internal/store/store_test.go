@@ -84,18 +84,22 @@ func TestConcurrentMigrationsTakeTurns(t *testing.T) {
 
 // recorder is an EnqueueFunc that remembers what it was asked to enqueue.
 type recorder struct {
-	mu  sync.Mutex
-	ids []int64
-	err error
+	mu     sync.Mutex
+	ids    []int64
+	groups [][]int64
+	err    error
 }
 
-func (r *recorder) enqueue(ctx context.Context, tx *sql.Tx, ids []int64) error {
+func (r *recorder) enqueue(ctx context.Context, tx *sql.Tx, groups [][]int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return r.err
 	}
-	r.ids = append(r.ids, ids...)
+	for _, g := range groups {
+		r.ids = append(r.ids, g...)
+	}
+	r.groups = append(r.groups, groups...)
 	return nil
 }
 

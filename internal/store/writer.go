@@ -132,6 +132,7 @@ func (w *Writer) write(batch []*writeRequest) {
 	defer cancel()
 	err := w.db.inTx(ctx, func(tx *sql.Tx) error {
 		var items []int64
+		var skus []string
 		for i, r := range batch {
 			if r.ctx.Err() != nil {
 				r.err = r.ctx.Err() // the caller gave up before anything was written
@@ -139,11 +140,12 @@ func (w *Writer) write(batch []*writeRequest) {
 			}
 			r.err = w.saveOne(ctx, tx, fmt.Sprintf("delivery_%d", i), r)
 			items = append(items, r.res.Enqueued...)
+			skus = append(skus, r.res.skus...)
 		}
 		if len(items) == 0 {
 			return nil
 		}
-		if err := w.enqueue(ctx, tx, items); err != nil {
+		if err := w.enqueue(ctx, tx, groupBySKU(items, skus)); err != nil {
 			return fmt.Errorf("enqueue %d items: %w", len(items), err)
 		}
 		return nil
