@@ -204,3 +204,63 @@ func TestSQLiteLockedByAnotherProcess(t *testing.T) {
 	}
 	waitEnrolled(t, lms, "course-v1:Org+Lock+1", "lock@example.com")
 }
+
+// The LMS answers 503, then stops answering in time, then refuses
+// connections, over several retries: when it is back, every item is
+// enrolled with no operator action and none is marked failed.
+func TestLMSOutagePhases(t *testing.T) {
+	lms := edxtest.New(t)
+	lmsURL, _ := url.Parse(lms.URL)
+	p := newProxy(t, lmsURL.Host)
+	e := baseEnv(t, lms, store.SQLite)
+	e["WEBHOOK_RECEIVER_LMS_BASE_URL"] = "http://" + p.addr
+	e["WEBHOOK_RECEIVER_LMS_TIMEOUT"] = "300ms"
+	e["WEBHOOK_RECEIVER_RETRY_DELAY"] = "100ms"
+	s := serve(t, e)
+
+	lms.SetDown(true) // 503
+	var emails []string
+	for i := range 10 {
+		emails = append(emails, fmt.Sprintf("out%d@example.com", i))
+		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+			shopifyOrder(int64(30000+i), "course-v1:Org+Phases+1", emails[i])); got != 200 {
+			t.Fatalf("order %d: %d", i, got)
+		}
+	}
+	time.Sleep(time.Second)
+	lms.SetDown(false)
+	lms.SetDelay(time.Second) // answers too late
+	time.Sleep(time.Second)
+	lms.SetDelay(0)
+	p.down() // connection refused
+	time.Sleep(time.Second)
+	p.up(t)
+
+	// The fake LMS may have enrolled a learner whose answer was lost; what
+	// counts is that the receiver records every item enrolled.
+	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	outcomes := map[string]int{}
+	deadline := time.Now().Add(time.Minute)
+	for i := range emails {
+		o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(30000+i))
+		for err == nil && o.Items[0].Status != enroll.ItemEnrolled && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			o, err = db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(30000+i))
+		}
+		if err != nil || o.Items[0].Status != enroll.ItemEnrolled {
+			t.Fatalf("order %d: %+v, %v; want enrolled", i, o, err)
+		}
+		attempts, _ := db.Attempts(context.Background(), o.Items[0].ID)
+		for _, a := range attempts {
+			outcomes[a.Outcome]++
+		}
+	}
+	if outcomes["retry"] < 10 || outcomes["failed"] != 0 {
+		t.Errorf("attempt outcomes %v; want retries through the outage and no failure", outcomes)
+	}
+	t.Logf("attempt outcomes: %v", outcomes)
+}
