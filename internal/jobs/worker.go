@@ -77,30 +77,34 @@ type outcome struct {
 }
 
 // Work makes one attempt at enrolling each of the job's items that is not
-// done yet, and records every item's outcome.
+// done, together with other pending items of the same SKUs that no job
+// holds (up to BatchSize per call), and records every item's outcome.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	items, err := w.db.WorkForItems(ctx, job.Args.ItemIDs)
+	items, extra, busy, err := w.claim(ctx, job.Args.ItemIDs)
 	if err != nil {
-		return err
+		return w.storeTrouble(ctx, err)
 	}
-	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
-	if len(items) == 0 {
-		return nil
+	all := append(items, extra...)
+	if len(all) == 0 {
+		return snoozeIf(busy)
 	}
-	outs := w.attempt(ctx, items)
+	outs := w.attempt(ctx, all)
 	// Shutting down mid-call: what did not get a final answer runs again at
 	// the next start, without using an attempt.
 	interrupted := errors.Is(ctx.Err(), context.Canceled)
 	var (
 		attempts  []store.Attempt
+		release   []int64
 		retry     error
 		snoozeFor time.Duration
 		again     bool
 	)
-	for i, it := range items {
+	for i, it := range all {
 		out := outs[i]
-		if out.status == "" && interrupted {
-			again = true
+		if out.status == "" && (interrupted || i >= len(items)) {
+			// Another job's item with no final answer stays that job's to retry.
+			again = again || i < len(items)
+			release = append(release, it.ItemID)
 			continue
 		}
 		a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
@@ -120,15 +124,77 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	// Recorded even when the job's own context has run out.
 	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
-		return err
+		return w.storeTrouble(ctx, err)
+	}
+	if err := w.db.Release(context.WithoutCancel(ctx), release); err != nil {
+		return w.storeTrouble(ctx, err)
 	}
 	switch {
 	case again:
 		return river.JobSnooze(0)
 	case snoozeFor > 0:
 		return river.JobSnooze(snoozeFor)
+	case retry != nil:
+		return retry
 	}
-	return retry
+	return snoozeIf(busy)
+}
+
+// claim takes the job's items that are not done and that no other job
+// holds, and pending items of the same SKUs to fill each call; busy tells
+// that another job holds some of this job's items.
+func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.Work, busy bool, err error) {
+	items, err = w.db.WorkForItems(ctx, ids)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
+	todo := make([]int64, len(items))
+	for i, it := range items {
+		todo[i] = it.ItemID
+	}
+	claimed, err := w.db.Claim(ctx, todo, w.opts.JobTimeout)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	busy = len(claimed) < len(todo)
+	items = slices.DeleteFunc(items, func(it store.Work) bool { return !slices.Contains(claimed, it.ItemID) })
+	perSKU := map[string]int{}
+	for _, it := range items {
+		perSKU[it.SKU]++
+	}
+	var more []int64
+	for sku, n := range perSKU {
+		if n >= w.opts.BatchSize || sku == "" {
+			continue
+		}
+		ids, err := w.db.ClaimPending(ctx, sku, w.opts.BatchSize-n, w.opts.JobTimeout)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		more = append(more, ids...)
+	}
+	if extra, err = w.db.WorkForItems(ctx, more); err != nil {
+		return nil, nil, false, err
+	}
+	return items, extra, busy, nil
+}
+
+// storeTrouble runs the job again shortly when the database failed it (a
+// deadlock between replicas, a restart): that is no LMS attempt, and the
+// items must not wait for a retry delay meant for the LMS.
+func (w *Worker) storeTrouble(ctx context.Context, err error) error {
+	w.opts.Logger.WarnContext(ctx, "enrollment job postponed", "error", err)
+	return river.JobSnooze(time.Second)
+}
+
+// snoozeIf asks to run the job again shortly when another job holds some
+// of its items; by then they are done, or free again.
+func snoozeIf(busy bool) error {
+	if busy {
+		return river.JobSnooze(time.Second)
+	}
+	return nil
 }
 
 func (w *Worker) log(ctx context.Context, it store.Work, attempt int, a store.Attempt) {

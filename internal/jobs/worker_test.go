@@ -457,3 +457,36 @@ func TestBatchSizeCapsACall(t *testing.T) {
 		t.Errorf("%d calls for 5 learners in batches of 2; want 3", n)
 	}
 }
+
+// Orders stored apart (one job each) while no worker runs are enrolled in
+// a few calls once workers start: a job takes pending items of its SKU
+// that no other job holds.
+func TestJobsShareCallsForPendingItems(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		f.queue.Stop(context.Background())
+		intake, err := jobs.New(f.db, nil, jobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.queue = intake
+		var ids []int64
+		for i := range 20 {
+			ids = append(ids, f.order(t, item("course-v1:Org+Merge+1", fmt.Sprintf("m%d@example.com", i))))
+		}
+		f.queue = f.start(t, 3)
+		for _, id := range ids {
+			if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+				t.Fatalf("order %d: %+v", id, o.Items[0])
+			}
+		}
+		if n := len(f.lms.Calls()); n > 4 {
+			t.Errorf("%d bulk enroll calls for 20 pending learners of one course; want a few", n)
+		}
+		for i := range 20 {
+			if n := f.lms.EnrollCount("course-v1:Org+Merge+1", fmt.Sprintf("m%d@example.com", i)); n != 1 {
+				t.Errorf("learner %d enrolled %d times", i, n)
+			}
+		}
+	})
+}

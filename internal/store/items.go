@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -100,6 +101,9 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
 // their items' and orders' new statuses, in one transaction.
 func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 	now := db.now()
+	// Items, then orders, in id order: every process locks rows in the same
+	// order, so concurrent jobs cannot deadlock.
+	as = slices.SortedFunc(slices.Values(as), func(a, b Attempt) int { return cmp.Compare(a.ItemID, b.ItemID) })
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		orders := map[int64]bool{}
 		for _, a := range as {
@@ -109,7 +113,6 @@ func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 			}
 			orders[orderID] = true
 		}
-		// In id order, so that two processes never wait on each other's order locks.
 		for _, id := range slices.Sorted(maps.Keys(orders)) {
 			if err := db.updateOrderStatus(ctx, tx, id, now); err != nil {
 				return err
@@ -132,7 +135,7 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (o
 	if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
 		lastError = ""
 	}
-	err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3,
+	err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3, claim_expires = 0,
 		course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
 		WHERE id = $6 RETURNING order_id`,
 		a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
@@ -172,4 +175,60 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 		return fmt.Errorf("update order %d: %w", orderID, err)
 	}
 	return nil
+}
+
+// Claim marks the items that no other job holds as being enrolled until
+// now+d, and returns their ids. Items already done are not claimed.
+func (db *DB) Claim(ctx context.Context, itemIDs []int64, d time.Duration) ([]int64, error) {
+	if len(itemIDs) == 0 {
+		return nil, nil
+	}
+	now := db.now()
+	args := []any{now.Add(d).UnixMilli(), now.UnixMilli(), enroll.ItemPending, enroll.ItemRetrying}
+	marks := make([]string, len(itemIDs))
+	for i, id := range itemIDs {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", i+5)
+	}
+	return db.claim(ctx, `UPDATE items SET claim_expires = $1
+		WHERE claim_expires < $2 AND status IN ($3, $4) AND id IN (`+strings.Join(marks, ", ")+`) RETURNING id`, args...)
+}
+
+// ClaimPending claims up to limit pending items of a SKU that no job holds,
+// other than those given, so that one call can enroll them with a job's own.
+func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration) ([]int64, error) {
+	now := db.now()
+	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
+		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 ORDER BY id LIMIT $5)
+		AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
+}
+
+// Release gives up claims without recording an attempt.
+func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
+	for _, id := range slices.Sorted(slices.Values(itemIDs)) {
+		if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("release item %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) claim(ctx context.Context, query string, args ...any) ([]int64, error) {
+	var ids []int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("claim items: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("claim items: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
 }

@@ -76,8 +76,14 @@ func TestConcurrentMigrationsTakeTurns(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := len(applied[0]) + len(applied[1]) + len(applied[2]); n != 2 {
-			t.Errorf("migrations applied %d times in all (%v); want each of 2 once", n, applied)
+		migrators := 0
+		for _, a := range applied {
+			if len(a) > 0 {
+				migrators++
+			}
+		}
+		if migrators != 1 {
+			t.Errorf("migrations applied by %d processes (%v); want one to apply them all", migrators, applied)
 		}
 	})
 }

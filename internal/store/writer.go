@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -127,7 +129,32 @@ func (w *Writer) loop() {
 }
 
 // write stores a batch in one transaction and answers every request in it.
+// Orders are written in key order, so that two processes writing the same
+// orders take their locks in the same order and cannot deadlock. Should the
+// batch's transaction fail as a whole, each request is tried alone.
 func (w *Writer) write(batch []*writeRequest) {
+	slices.SortStableFunc(batch, func(a, b *writeRequest) int { return cmp.Compare(orderKey(a), orderKey(b)) })
+	if err := w.writeTx(batch); err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			r.err, r.res = nil, SaveResult{}
+			w.writeTx([]*writeRequest{r})
+		}
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+func orderKey(r *writeRequest) string {
+	if r.accepted == nil {
+		return ""
+	}
+	o := r.accepted.Order
+	return fmt.Sprintf("%s %s %020d", o.Platform, o.Source, o.ID)
+}
+
+// writeTx stores requests in one transaction and sets each one's answer.
+func (w *Writer) writeTx(batch []*writeRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	err := w.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -154,8 +181,8 @@ func (w *Writer) write(batch []*writeRequest) {
 		if err != nil && r.err == nil {
 			r.err, r.res = err, SaveResult{}
 		}
-		close(r.done)
 	}
+	return err
 }
 
 // saveOne stores one request inside its own savepoint.
