@@ -211,9 +211,9 @@ func timeRestart(ctx context.Context, client *http.Client, bin string, env []str
 // sampling the process's memory all along and its CPU time at both ends.
 func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
 	r := result{backend: t.backend, concurrency: c, peakRSS: -1, cpu: -1}
-	enrolledBefore := 0
+	enrolledBefore, callsBefore := 0, 0
 	if t.lms != nil {
-		enrolledBefore = t.lms.Enrollments()
+		enrolledBefore, callsBefore = t.lms.Enrollments(), len(t.lms.Calls())
 	}
 	var cpuBefore time.Duration
 	var cpuErr error
@@ -226,7 +226,10 @@ func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
 	if t.lms != nil {
 		*t.expected += itemsPerOrder * r.load.accepted
 		r.enroll = waitEnrollments(ctx, t.lms, *t.expected, r.load.start)
-		r.enroll.arrived = t.lms.Enrollments() - enrolledBefore
+		enrolled := t.lms.Enrollments()
+		r.enroll.arrived = enrolled - enrolledBefore
+		r.enroll.missing = max(*t.expected-enrolled, 0)
+		r.enroll.calls = len(t.lms.Calls()) - callsBefore
 	}
 	r.peakRSS = stopRSS()
 	if t.pid != 0 && cpuErr == nil {
@@ -249,6 +252,8 @@ type enrollResult struct {
 	took     time.Duration // from the first request until all arrived, or until the wait gave up
 	timedOut bool
 	arrived  int // enrollments the fake LMS recorded during the step
+	calls    int // bulk-enroll calls it received during the step
+	missing  int // enrollments still expected when the wait ended
 }
 
 // waitEnrollments polls the fake LMS until it has recorded want

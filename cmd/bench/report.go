@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -84,6 +85,13 @@ func (r result) summary() string {
 	c := r.cells()
 	s := fmt.Sprintf("%s c=%s: %s accepted/s, p50 %s ms, p99 %s ms, max %s ms, %s non-200, %s enrollments/s, peak RSS %s MB, %s µs CPU/webhook",
 		c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9])
+	if r.enroll.calls > 0 {
+		// How well enrollments are batched: identifiers per bulk-enroll call.
+		s += fmt.Sprintf("; %d bulk-enroll calls, %.1f enrollments per call", r.enroll.calls, float64(r.enroll.arrived)/float64(r.enroll.calls))
+	}
+	if r.enroll.missing > 0 {
+		s += fmt.Sprintf("; %d enrollments still pending", r.enroll.missing)
+	}
 	if r.load.firstFail != "" {
 		s += "; first failure: " + r.load.firstFail
 	}
@@ -116,13 +124,27 @@ func header(ctx context.Context, args []string, opts options) [][2]string {
 	}
 	return [][2]string{
 		{"date", time.Now().UTC().Format("2006-01-02 15:04 MST")},
-		{"machine", fmt.Sprintf("%s, %d CPUs", machine, runtime.NumCPU())},
+		{"machine", fmt.Sprintf("%s, %d CPUs%s", machine, runtime.NumCPU(), loadAverage())},
 		{"go", runtime.Version()},
 		{"commit", commit(ctx)},
 		{"command", "go run ./cmd/bench " + strings.Join(args[min(1, len(args)):], " ")},
 		{"load", opts.describe()},
 		{"target", target},
 	}
+}
+
+// loadAverage tells how busy the machine was as the run began: other work
+// on a shared machine moves the numbers.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return ""
+	}
+	return fmt.Sprintf(", load average %s %s %s at the start", f[0], f[1], f[2])
 }
 
 // commit names HEAD, marked dirty when the working tree has changes.

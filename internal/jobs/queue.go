@@ -136,7 +136,7 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.RescueAfter,
 		FetchPollInterval:    opts.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, opts.PollInterval),
+		FetchCooldown:        min(20*time.Millisecond, opts.PollInterval), // jobs/s ≈ workers ÷ cooldown
 		PollOnly:             db.Dialect() != store.Postgres,
 	}
 	// The job may run a few more times than the item's attempt budget, so
