@@ -80,6 +80,7 @@ type outcome struct {
 // done, together with other pending items of the same SKUs that no job
 // holds (up to BatchSize per call), and records every item's outcome.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	w.db.Prepare(ctx)
 	items, extra, busy, err := w.claim(ctx, job.Args.ItemIDs)
 	if err != nil {
 		return w.storeTrouble(ctx, err)

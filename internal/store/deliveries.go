@@ -79,7 +79,7 @@ func (db *DB) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 	var id int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, err = insertDelivery(ctx, tx, d, nil, 0)
+		id, err = db.insertDelivery(ctx, tx, d, nil, 0)
 		return err
 	})
 	return id, err
@@ -128,7 +128,7 @@ func (db *DB) saveAccepted(ctx context.Context, tx *sql.Tx, a Accepted) (SaveRes
 		d.Reason = "duplicate"
 	}
 	d.KeepBody = true
-	res.DeliveryID, err = insertDelivery(ctx, tx, d, parsed, res.OrderID)
+	res.DeliveryID, err = db.insertDelivery(ctx, tx, d, parsed, res.OrderID)
 	return res, err
 }
 
@@ -138,7 +138,7 @@ func (db *DB) upsertOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *Save
 	if a.AwaitingPayment {
 		status = enroll.OrderAwaitingPayment
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
+	err := db.txQueryRow(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)
 		ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id`,
 		o.Platform, o.Source, o.ID, o.Email, status, now).Scan(&res.OrderID)
@@ -149,7 +149,7 @@ func (db *DB) upsertOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *Save
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("insert order %d: %w", o.ID, err)
 	}
-	err = tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
+	err = db.txQueryRow(ctx, tx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
 		o.Platform, o.Source, o.ID).Scan(&res.OrderID)
 	if err != nil {
 		return fmt.Errorf("find order %d: %w", o.ID, err)
@@ -161,13 +161,13 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	now := db.now()
 	for _, it := range items {
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)
+		err := db.txQueryRow(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6)
 			ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id`,
 			orderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The course is looked up again: the operator may have fixed the SKU's redirect.
-			err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2, course_id = '', tries = 0
+			err = db.txQueryRow(ctx, tx, `UPDATE items SET status = $1, updated_at = $2, course_id = '', tries = 0
 				WHERE order_id = $3 AND sku = $4 AND email = $5 AND status = $6 RETURNING id`,
 				enroll.ItemPending, now, orderID, it.SKU, it.Email, enroll.ItemFailed).Scan(&id)
 		}
@@ -186,7 +186,7 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	return db.updateOrderStatus(ctx, tx, orderID, now)
 }
 
-func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
+func (db *DB) insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
 	headers, err := json.Marshal(d.Headers)
 	if err != nil {
 		return 0, fmt.Errorf("encode headers: %w", err)
@@ -204,7 +204,7 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, 
 		order = orderID
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
+	err = db.txQueryRow(ctx, tx, `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
 		body, parsed, body_size, body_sha256, status, reason, order_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),

@@ -107,7 +107,7 @@ func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		orders := map[int64]bool{}
 		for _, a := range as {
-			orderID, err := recordAttempt(ctx, tx, a, now)
+			orderID, err := db.recordAttempt(ctx, tx, a, now)
 			if err != nil {
 				return err
 			}
@@ -122,8 +122,8 @@ func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 	})
 }
 
-func recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (orderID int64, err error) {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
+func (db *DB) recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (orderID int64, err error) {
+	if _, err := db.txExec(ctx, tx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
 		VALUES ($1, $2, $3, $4, $5)`, a.ItemID, now, a.Outcome, a.HTTPStatus, a.Detail); err != nil {
 		return 0, fmt.Errorf("insert attempt of item %d: %w", a.ItemID, err)
 	}
@@ -135,7 +135,7 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (o
 	if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
 		lastError = ""
 	}
-	err = tx.QueryRowContext(ctx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3, claim_expires = 0,
+	err = db.txQueryRow(ctx, tx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3, claim_expires = 0,
 		course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
 		WHERE id = $6 RETURNING order_id`,
 		a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
@@ -150,7 +150,7 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	if err := db.lockOrder(ctx, tx, orderID); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT status FROM items WHERE order_id = $1`, orderID)
+	rows, err := db.txQuery(ctx, tx, `SELECT status FROM items WHERE order_id = $1`, orderID)
 	if err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
@@ -169,7 +169,7 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`,
+	_, err = db.txExec(ctx, tx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`,
 		enroll.StatusOf(statuses), now, orderID)
 	if err != nil {
 		return fmt.Errorf("update order %d: %w", orderID, err)

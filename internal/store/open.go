@@ -23,6 +23,7 @@ type DB struct {
 	// listen is a pgx pool for the job queue's LISTEN connections (PostgreSQL only).
 	listen *pgxpool.Pool
 	url    string
+	stmtCache
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
 }

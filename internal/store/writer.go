@@ -125,6 +125,7 @@ func (w *Writer) loop() {
 			}
 		}
 		w.write(batch)
+		w.db.Prepare(context.Background())
 	}
 }
 
@@ -160,12 +161,12 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 	err := w.db.inTx(ctx, func(tx *sql.Tx) error {
 		var items []int64
 		var skus []string
-		for i, r := range batch {
+		for _, r := range batch {
 			if r.ctx.Err() != nil {
 				r.err = r.ctx.Err() // the caller gave up before anything was written
 				continue
 			}
-			r.err = w.saveOne(ctx, tx, fmt.Sprintf("delivery_%d", i), r)
+			r.err = w.saveOne(ctx, tx, "delivery", r)
 			items = append(items, r.res.Enqueued...)
 			skus = append(skus, r.res.skus...)
 		}
@@ -187,23 +188,23 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 
 // saveOne stores one request inside its own savepoint.
 func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, savepoint string, r *writeRequest) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
+	if _, err := w.db.txExec(ctx, tx, "SAVEPOINT "+savepoint); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	var err error
 	if r.accepted != nil {
 		r.res, err = w.db.saveAccepted(ctx, tx, *r.accepted)
 	} else {
-		r.res.DeliveryID, err = insertDelivery(ctx, tx, r.delivery, nil, 0)
+		r.res.DeliveryID, err = w.db.insertDelivery(ctx, tx, r.delivery, nil, 0)
 	}
 	if err != nil {
 		r.res = SaveResult{}
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
+		if _, rerr := w.db.txExec(ctx, tx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
 			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rerr))
 		}
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
+	if _, err := w.db.txExec(ctx, tx, "RELEASE SAVEPOINT "+savepoint); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
