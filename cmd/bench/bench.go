@@ -134,6 +134,7 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, databaseURL, floorPath string, getenv func(string) string) (err error) {
 	lms := edxtest.Start()
 	defer lms.Close()
+	lms.SetThrottle(b.opts.throttle)
 	env := serviceEnv(databaseURL, lms, b.opts.signing, getenv)
 	fmt.Fprintf(b.progress, "starting the service on %s\n", backend)
 	svc, firstStart, err := startService(ctx, b.client, bin, env)
