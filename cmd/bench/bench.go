@@ -132,6 +132,11 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 // its start. With a floorPath, the floor runs each step just before the
 // service, so both see the same machine.
 func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, databaseURL, floorPath string, getenv func(string) string) (err error) {
+	if b.opts.seed > 0 {
+		if err := seed(ctx, databaseURL, b.opts.seed, b.progress); err != nil {
+			return err
+		}
+	}
 	lms := edxtest.Start()
 	defer lms.Close()
 	lms.SetThrottle(b.opts.throttle)

@@ -21,6 +21,7 @@ type options struct {
 	markdown    bool
 	smoke       bool
 	throttle    int // LMS calls per minute the fake LMS allows; 0 = no throttle
+	seed        int // orders stored in each database before the run
 }
 
 // signing says which shop and site the orders come from and how they are
@@ -60,6 +61,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.signing.wooSource, "woo-source", "https://shop.bench.example/", "WooCommerce site the orders come from")
 	fs.StringVar(&o.signing.wooSecret, "woo-secret", "bench-woocommerce-secret", "WooCommerce webhook secret that signs the orders")
 	fs.BoolVar(&o.markdown, "markdown", false, "print Markdown tables instead of aligned text")
+	fs.IntVar(&o.seed, "seed", 0, "store this many finished orders (`N`) in each database before the run, to measure ingest with history")
 	fs.IntVar(&o.throttle, "lms-throttle", 0, "throttle the fake LMS like Open edX: this many bulk enrollment calls a `minute` (default Open edX: 120), 429 beyond")
 	fs.BoolVar(&o.smoke, "smoke", false, fmt.Sprintf("short run for CI: SQLite only, concurrency %d, %d requests; fails on any non-200 or missing enrollment", smokeConcurrency, smokeRequests))
 	if err := fs.Parse(args); err != nil {
