@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"testing"
@@ -19,7 +20,14 @@ func TestFuzzTargets(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			cmd := exec.Command("go", "test", "-run=^$", "-fuzz=^"+target+"$", "-fuzztime="+fuzzTime, ".")
 			cmd.Env = append(os.Environ(), "WEBHOOK_RECEIVER_FUZZ_TIME=")
-			if out, err := cmd.CombinedOutput(); err != nil {
+			out, err := cmd.CombinedOutput()
+			switch {
+			case err == nil:
+			case bytes.Contains(out, []byte("context deadline exceeded")) && !bytes.Contains(out, []byte("Failing input written")):
+				// The fuzzer's own time limit ended while it was minimizing a new
+				// input: a known flake of go test -fuzz, not a failure of ours.
+				t.Logf("%s stopped while minimizing an input; no failing input found", target)
+			default:
 				t.Fatalf("%s: %v\n%s", target, err, out)
 			}
 		})
