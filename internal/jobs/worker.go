@@ -178,6 +178,7 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	if extra, err = w.db.WorkForItems(ctx, more); err != nil {
 		return nil, nil, false, err
 	}
+	extra = slices.DeleteFunc(extra, func(it store.Work) bool { return it.Status.Done() })
 	return items, extra, busy, nil
 }
 

@@ -198,9 +198,11 @@ func (db *DB) Claim(ctx context.Context, itemIDs []int64, d time.Duration) ([]in
 // other than those given, so that one call can enroll them with a job's own.
 func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration) ([]int64, error) {
 	now := db.now()
+	// The outer conditions repeat the inner ones: on PostgreSQL a row another
+	// job changed meanwhile is checked again against them, not the subquery.
 	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
 		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 ORDER BY id LIMIT $5)
-		AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
+		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
 }
 
 // Release gives up claims without recording an attempt.
