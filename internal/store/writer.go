@@ -134,7 +134,7 @@ func (w *Writer) loop() {
 // orders take their locks in the same order and cannot deadlock. Should the
 // batch's transaction fail as a whole, each request is tried alone.
 func (w *Writer) write(batch []*writeRequest) {
-	slices.SortStableFunc(batch, func(a, b *writeRequest) int { return cmp.Compare(orderKey(a), orderKey(b)) })
+	slices.SortStableFunc(batch, byOrder)
 	if err := w.writeTx(batch); err != nil && len(batch) > 1 {
 		for _, r := range batch {
 			r.err, r.res = nil, SaveResult{}
@@ -146,12 +146,19 @@ func (w *Writer) write(batch []*writeRequest) {
 	}
 }
 
-func orderKey(r *writeRequest) string {
-	if r.accepted == nil {
-		return ""
+// byOrder sorts deliveries without an order first, then by the order's key,
+// comparing fields rather than formatting keys: this runs on the writer.
+func byOrder(a, b *writeRequest) int {
+	switch {
+	case a.accepted == nil && b.accepted == nil:
+		return 0
+	case a.accepted == nil:
+		return -1
+	case b.accepted == nil:
+		return 1
 	}
-	o := r.accepted.Order
-	return fmt.Sprintf("%s %s %020d", o.Platform, o.Source, o.ID)
+	x, y := a.accepted.Order, b.accepted.Order
+	return cmp.Or(cmp.Compare(x.Platform, y.Platform), cmp.Compare(x.Source, y.Source), cmp.Compare(x.ID, y.ID))
 }
 
 // writeTx stores requests in one transaction and sets each one's answer.
