@@ -143,7 +143,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 
 // claim takes the job's items that are not done and that no other job
 // holds, and pending items of the same SKUs to fill each call; busy tells
-// that another job holds some of this job's items.
+// that another job holds some of this job's items. Claims last RescueAfter,
+// not just JobTimeout: a job records its answers after its deadline, and
+// an item whose answer is being recorded must not be sent again.
 func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.Work, busy bool, err error) {
 	items, err = w.db.WorkForItems(ctx, ids)
 	if err != nil {
@@ -154,7 +156,7 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	for i, it := range items {
 		todo[i] = it.ItemID
 	}
-	claimed, err := w.db.Claim(ctx, todo, w.opts.JobTimeout)
+	claimed, err := w.db.Claim(ctx, todo, w.opts.RescueAfter)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -169,7 +171,7 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 		if n >= w.opts.BatchSize || sku == "" {
 			continue
 		}
-		ids, err := w.db.ClaimPending(ctx, sku, w.opts.BatchSize-n, w.opts.JobTimeout)
+		ids, err := w.db.ClaimPending(ctx, sku, w.opts.BatchSize-n, w.opts.RescueAfter)
 		if err != nil {
 			return nil, nil, false, err
 		}
