@@ -82,7 +82,22 @@ type Config struct {
 	RescueAfter time.Duration
 	LogFormat   string
 	LogLevel    string
+	// MetricsListen serves /metrics on its own address too; /metrics is
+	// always served on Listen.
+	MetricsListen string
+	// Admin is the web console; off while PasswordHash is empty.
+	Admin Admin
 }
+
+// Admin is the operator console at /admin/.
+type Admin struct {
+	User string
+	// PasswordHash is a bcrypt hash (webhook-receiver hash-password).
+	PasswordHash Secret
+}
+
+// Enabled reports whether the console is configured.
+func (a Admin) Enabled() bool { return a.PasswordHash != "" }
 
 // Default returns the settings used when nothing is configured.
 func Default() Config {
@@ -103,6 +118,7 @@ func Default() Config {
 		Workers:      4,
 		LogFormat:    "text",
 		LogLevel:     "info",
+		Admin:        Admin{User: "admin"},
 	}
 }
 

@@ -3,6 +3,8 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,5 +269,53 @@ func TestRedactURL(t *testing.T) {
 		if got := RedactURL(tt.in); got != tt.want {
 			t.Errorf("RedactURL(%q) = %q; want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestAdminSettings(t *testing.T) {
+	hash := "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hash")
+	if err := os.WriteFile(file, []byte(hash+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		user    string
+		enabled bool
+		wantErr string
+	}{
+		{name: "off by default", user: "admin"},
+		{name: "hash", env: map[string]string{"WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH": hash}, user: "admin", enabled: true},
+		{name: "hash file and user", env: map[string]string{"WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH_FILE": file, "WEBHOOK_RECEIVER_ADMIN_USER": "ops"},
+			user: "ops", enabled: true},
+		{name: "not bcrypt", env: map[string]string{"WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH": "hunter2"},
+			wantErr: "WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH: must be a bcrypt hash"},
+		{name: "blank user is unset", env: map[string]string{"WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH": hash, "WEBHOOK_RECEIVER_ADMIN_USER": " "},
+			user: "admin", enabled: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := Load(func(k string) string { return tt.env[k] }, "")
+			if err == nil {
+				err = c.Validate()
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v; want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error shows the value: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Admin.User != tt.user || c.Admin.Enabled() != tt.enabled {
+				t.Errorf("admin = %q enabled %v; want %q %v", c.Admin.User, c.Admin.Enabled(), tt.user, tt.enabled)
+			}
+		})
 	}
 }

@@ -28,6 +28,14 @@ type fileConfig struct {
 	RescueAfter      *string    `yaml:"rescue_after"`
 	LogFormat        *string    `yaml:"log_format"`
 	LogLevel         *string    `yaml:"log_level"`
+	MetricsListen    *string    `yaml:"metrics_listen"`
+	Admin            fileAdmin  `yaml:"admin"`
+}
+
+type fileAdmin struct {
+	User             *string `yaml:"user"`
+	PasswordHash     *Secret `yaml:"password_hash"`
+	PasswordHashFile *string `yaml:"password_hash_file"`
 }
 
 type fileLMS struct {
@@ -144,6 +152,16 @@ func applyFile(c *Config, path string) error {
 	}
 	set(&c.LogFormat, f.LogFormat)
 	set(&c.LogLevel, f.LogLevel)
+	set(&c.MetricsListen, f.MetricsListen)
+	set(&c.Admin.User, f.Admin.User)
+	set(&c.Admin.PasswordHash, f.Admin.PasswordHash)
+	if f.Admin.PasswordHashFile != nil {
+		h, err := readSecretFile(*f.Admin.PasswordHashFile)
+		if err != nil {
+			return fmt.Errorf("config file %s: admin.password_hash_file: %w", path, err)
+		}
+		c.Admin.PasswordHash = Secret(h)
+	}
 	if f.TrustedProxies != nil {
 		c.TrustedProxies = nil
 		for i, s := range *f.TrustedProxies {

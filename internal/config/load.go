@@ -207,6 +207,11 @@ func applyEnv(c *Config, e *env) {
 	e.duration(&c.RescueAfter, "WEBHOOK_RECEIVER_RESCUE_AFTER")
 	e.str(&c.LogFormat, "WEBHOOK_RECEIVER_LOG_FORMAT")
 	e.str(&c.LogLevel, "WEBHOOK_RECEIVER_LOG_LEVEL")
+	e.str(&c.MetricsListen, "WEBHOOK_RECEIVER_METRICS_LISTEN")
+	e.str(&c.Admin.User, "WEBHOOK_RECEIVER_ADMIN_USER")
+	if v, n, ok := e.secret("WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH"); ok && n != "" {
+		c.Admin.PasswordHash = Secret(v)
+	}
 	if v := e.value("WEBHOOK_RECEIVER_TRUSTED_PROXIES"); v != "" {
 		prefixes, err := parsePrefixes(v)
 		if err != nil {

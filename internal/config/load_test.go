@@ -249,6 +249,10 @@ trusted_proxies: ["10.0.0.0/8", "127.0.0.1"]
 workers: 2
 log_format: json
 log_level: warn
+metrics_listen: 127.0.0.1:9100
+admin:
+  user: ops
+  password_hash: $2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy
 `
 
 func TestLoadFile(t *testing.T) {
@@ -270,6 +274,8 @@ func TestLoadFile(t *testing.T) {
 		Workers:        2,
 		LogFormat:      "json",
 		LogLevel:       "warn",
+		MetricsListen:  "127.0.0.1:9100",
+		Admin:          Admin{User: "ops", PasswordHash: "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
 	}
 	path := writeFile(t, "config.yaml", newFile)
 

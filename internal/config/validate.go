@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Validate reports every invalid setting at once, each naming the setting:
@@ -59,6 +61,14 @@ func (c Config) Validate() error {
 	if c.RescueAfter < 0 || (c.RescueAfter > 0 && c.RescueAfter <= c.JobTimeout()) {
 		bad("WEBHOOK_RECEIVER_RESCUE_AFTER", "must be longer than a job may run (4 × WEBHOOK_RECEIVER_LMS_TIMEOUT = %s), got %q",
 			c.JobTimeout(), c.RescueAfter)
+	}
+	if c.Admin.Enabled() {
+		if _, err := bcrypt.Cost([]byte(c.Admin.PasswordHash)); err != nil {
+			bad("WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH", "must be a bcrypt hash (webhook-receiver hash-password prints one)")
+		}
+		if strings.TrimSpace(c.Admin.User) == "" {
+			bad("WEBHOOK_RECEIVER_ADMIN_USER", "must not be empty")
+		}
 	}
 	switch c.LogFormat {
 	case "text", "json":
