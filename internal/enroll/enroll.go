@@ -62,11 +62,14 @@ const (
 	ItemAllowed ItemStatus = "allowed"
 	// ItemFailed failed permanently or ran out of attempts.
 	ItemFailed ItemStatus = "failed"
+	// ItemResolved was marked resolved by an operator, with a note: it needs
+	// nothing more, and does not make its order an error.
+	ItemResolved ItemStatus = "resolved"
 )
 
 // Done reports whether the item needs no more attempts.
 func (s ItemStatus) Done() bool {
-	return s == ItemEnrolled || s == ItemAllowed || s == ItemFailed
+	return s == ItemEnrolled || s == ItemAllowed || s == ItemFailed || s == ItemResolved
 }
 
 // StatusOf derives an order's status from its items' statuses.

@@ -177,11 +177,13 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return db.inTxOpts(ctx, nil, f)
 }
 
-// inSnapshot runs f in a transaction that sees one moment of the database
-// (SQLite transactions always do; PostgreSQL needs repeatable read).
+// inSnapshot runs f in a read-only transaction that sees one moment of the
+// database (SQLite transactions always do; PostgreSQL needs repeatable
+// read). On SQLite it is a deferred transaction: a read does not take the
+// write lock from the webhook writer, in this process or another.
 func (db *DB) inSnapshot(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if db.dialect != Postgres {
-		return db.inTx(ctx, f)
+		return db.inTxOpts(ctx, &sql.TxOptions{ReadOnly: true}, f)
 	}
 	return db.inTxOpts(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, f)
 }

@@ -32,6 +32,8 @@ type ItemRecord struct {
 	Status     enroll.ItemStatus
 	Attempts   int
 	LastError  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // FindOrder loads an order by its shop's identity, with its items as they
@@ -55,8 +57,7 @@ func (db *DB) FindOrder(ctx context.Context, p enroll.Platform, source string, e
 }
 
 func orderItems(ctx context.Context, tx *sql.Tx, orderID int64) ([]ItemRecord, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, line_item_id, sku, email, course_id, status, attempts, last_error
-		FROM items WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 	}
@@ -64,7 +65,7 @@ func orderItems(ctx context.Context, tx *sql.Tx, orderID int64) ([]ItemRecord, e
 	var items []ItemRecord
 	for rows.Next() {
 		var it ItemRecord
-		if err := rows.Scan(&it.ID, &it.LineItemID, &it.SKU, &it.Email, &it.CourseID, &it.Status, &it.Attempts, &it.LastError); err != nil {
+		if err := rows.Scan(it.fields()...); err != nil {
 			return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 		}
 		items = append(items, it)
@@ -73,6 +74,14 @@ func orderItems(ctx context.Context, tx *sql.Tx, orderID int64) ([]ItemRecord, e
 		return nil, fmt.Errorf("load items of order %d: %w", orderID, err)
 	}
 	return items, nil
+}
+
+// itemColumns are the columns ItemRecord.fields scans.
+const itemColumns = `id, line_item_id, sku, email, course_id, status, attempts, last_error, created_at, updated_at`
+
+func (it *ItemRecord) fields() []any {
+	return []any{&it.ID, &it.LineItemID, &it.SKU, &it.Email, &it.CourseID, &it.Status, &it.Attempts, &it.LastError,
+		&it.CreatedAt, &it.UpdatedAt}
 }
 
 // DeliveryRecord is a stored webhook delivery.
@@ -90,6 +99,9 @@ type DeliveryRecord struct {
 	Status     int
 	Reason     string
 	OrderID    sql.NullInt64
+	// HasBody tells that the body was stored (authenticated deliveries);
+	// ListDeliveries sets it but leaves Body empty.
+	HasBody bool
 }
 
 // Deliveries returns the newest deliveries first, at most limit of them.
@@ -107,6 +119,7 @@ func (db *DB) Deliveries(ctx context.Context, limit int) ([]DeliveryRecord, erro
 			&d.Body, &d.BodySize, &d.BodySHA256, &d.Status, &d.Reason, &d.OrderID); err != nil {
 			return nil, fmt.Errorf("list deliveries: %w", err)
 		}
+		d.HasBody = d.Body != nil
 		ds = append(ds, d)
 	}
 	if err := rows.Err(); err != nil {
