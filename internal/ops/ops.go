@@ -1,0 +1,135 @@
+// Package ops holds the operator's actions on orders and deliveries —
+// retry, resolve, replay — shared by the web console and the command line,
+// so that both do exactly the same thing and record it the same way.
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
+)
+
+// MaxRetryFailed caps the items one "retry all failed" takes: a bigger
+// backlog is retried by running it again.
+const MaxRetryFailed = 10000
+
+// ErrNoBody is returned for a delivery that cannot be replayed because its
+// body was not stored (rejected, unauthenticated deliveries).
+var ErrNoBody = errors.New("no stored body")
+
+// Ops performs operator actions. Enqueue inserts enrollment jobs (a
+// jobs.Queue's Enqueue, insert-only is enough); Config tells how shops and
+// sites are to be handled on replay.
+type Ops struct {
+	DB      *store.DB
+	Enqueue store.EnqueueFunc
+	Config  config.Config
+	// Now tells the time; nil is time.Now.
+	Now func() time.Time
+}
+
+func (o *Ops) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+// Retry gives failed, resolved or retrying items a new chance now, with a
+// fresh attempt budget, and returns those it retried; items pending or
+// enrolled are left alone.
+func (o *Ops) Retry(ctx context.Context, actor string, itemIDs ...int64) ([]int64, error) {
+	return o.DB.RetryItems(ctx, itemIDs, actor, "", o.Enqueue)
+}
+
+// RetryFailed retries the failed items of the orders f selects (at most
+// MaxRetryFailed of them).
+func (o *Ops) RetryFailed(ctx context.Context, actor string, f store.OrderFilter) ([]int64, error) {
+	ids, err := o.DB.FailedItemIDs(ctx, f, MaxRetryFailed)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return o.DB.RetryItems(ctx, ids, actor, "retry of all failed items matching a filter", o.Enqueue)
+}
+
+// Resolve marks an item resolved by hand; the note says why.
+func (o *Ops) Resolve(ctx context.Context, actor string, itemID int64, note string) error {
+	return o.DB.ResolveItem(ctx, itemID, actor, note)
+}
+
+// Replay runs a stored delivery through the processing of a webhook again,
+// as if the shop had sent it anew: its order is parsed, new items are
+// stored and enqueued, failed ones get another chance. The shop or site
+// must still be configured; its payment settings are today's. The replay
+// is stored as a delivery of its own, naming the original and the actor.
+func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store.SaveResult, error) {
+	d, err := o.DB.Delivery(ctx, deliveryID)
+	if err != nil {
+		return store.SaveResult{}, err
+	}
+	if !d.HasBody {
+		return store.SaveResult{}, fmt.Errorf("delivery %d has %w: only authenticated deliveries can be replayed", deliveryID, ErrNoBody)
+	}
+	var order enroll.Order
+	awaitingPayment := false
+	switch d.Platform {
+	case enroll.Shopify:
+		if _, ok := o.Config.Shop(d.Source); !ok {
+			return store.SaveResult{}, fmt.Errorf("replay delivery %d: Shopify shop %q is not configured any more", deliveryID, d.Source)
+		}
+		if order, err = webhook.ParseShopifyOrder(d.Body); err != nil {
+			return store.SaveResult{}, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
+		}
+	case enroll.WooCommerce:
+		site, ok := o.Config.Site(d.Source)
+		if !ok {
+			return store.SaveResult{}, fmt.Errorf("replay delivery %d: WooCommerce site %q is not configured any more", deliveryID, d.Source)
+		}
+		if order, err = webhook.ParseWooCommerceOrder(d.Body); err != nil {
+			return store.SaveResult{}, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
+		}
+		if site.RequirePayment && !order.Paid {
+			if !site.AcceptUnpaid {
+				return store.SaveResult{}, fmt.Errorf("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
+			}
+			awaitingPayment = true
+		}
+	default:
+		return store.SaveResult{}, fmt.Errorf("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
+	}
+	order.Source = d.Source
+	var headers http.Header
+	if err := json.Unmarshal([]byte(d.Headers), &headers); err != nil {
+		headers = nil // the stored headers are informational only
+	}
+	actor = strings.TrimSpace(actor)
+	res, err := o.DB.SaveAccepted(ctx, store.Accepted{
+		Delivery: store.Delivery{ReceivedAt: o.now(), Platform: d.Platform, Source: d.Source, Path: d.Path,
+			Headers: headers, Body: d.Body, Status: http.StatusOK,
+			Reason: fmt.Sprintf("replay of delivery %d by %s", deliveryID, actor)},
+		Order: order, AwaitingPayment: awaitingPayment,
+	}, o.Enqueue)
+	if err != nil {
+		return res, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
+	}
+	// The replayed delivery names the actor already; the action puts the
+	// replay on the order's page.
+	err = o.DB.RecordAction(ctx, store.ActionRecord{Actor: actor, Action: store.ActionReplay, OrderID: res.OrderID,
+		DeliveryID: deliveryID, Note: fmt.Sprintf("replayed as delivery %d: %d item(s) enqueued", res.DeliveryID, len(res.Enqueued))})
+	if err != nil {
+		return res, fmt.Errorf("replay delivery %d: stored as delivery %d, but: %w", deliveryID, res.DeliveryID, err)
+	}
+	return res, nil
+}
