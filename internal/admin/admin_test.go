@@ -1,0 +1,496 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/admin"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
+)
+
+const (
+	password = "correct horse battery staple"
+	shop     = "console.myshopify.com"
+	course   = "course-v1:Org+Console+1"
+)
+
+type fixture struct {
+	db  *store.DB
+	lms *edxtest.LMS
+	q   *jobs.Queue
+	srv *httptest.Server
+	// client has a cookie jar and does not follow redirects.
+	client *http.Client
+}
+
+func newFixture(t *testing.T, d store.Dialect) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.Open(t, d)
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	lms := edxtest.New(t)
+	lms.AddSKU("sku/CONSOLE", course)
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret,
+		SKUPrefix: "sku/", Timeout: 10 * time.Second})
+	q, err := jobs.New(db, client, jobs.Options{Workers: 2, MaxAttempts: 1, RetryDelay: 10 * time.Millisecond,
+		MaxRetryDelay: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond, JobTimeout: 30 * time.Second,
+		AutoEnroll: true, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		q.Stop(ctx)
+	})
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Shopify = []config.Shop{{Domain: shop, Secrets: []config.Secret{"secret"}}}
+	srv := httptest.NewServer(admin.New(admin.Deps{
+		Logger: logger, DB: db, Admin: config.Admin{User: "admin", PasswordHash: config.Secret(hash)},
+		Ops: &ops.Ops{DB: db, Enqueue: q.Enqueue, Config: cfg},
+	}))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	return &fixture{db: db, lms: lms, q: q, srv: srv, client: &http.Client{
+		Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// order stores an order as an accepted delivery would, and waits until its
+// items are settled.
+func (f *fixture) order(t *testing.T, id int64, emails ...string) {
+	t.Helper()
+	o := enroll.Order{Platform: enroll.Shopify, Source: shop, ID: id, Email: "buyer@example.com", Paid: true}
+	for i, e := range emails {
+		sku := "CONSOLE"
+		if strings.HasPrefix(strings.ToLower(e), "broken") {
+			sku = "NO-SUCH-SKU" // the LMS has no course for it: the item fails
+		}
+		o.Items = append(o.Items, enroll.Item{LineItemID: int64(i + 1), SKU: sku, Email: e})
+	}
+	// The body a shop would have sent, for replays.
+	var lines []string
+	for _, it := range o.Items {
+		lines = append(lines, fmt.Sprintf(`{"id": %d, "sku": %q, "properties": [{"name": "email", "value": %q}]}`,
+			it.LineItemID, it.SKU, it.Email))
+	}
+	body := fmt.Sprintf(`{"id": %d, "email": "buyer@example.com", "line_items": [%s]}`, id, strings.Join(lines, ", "))
+	_, err := f.db.SaveAccepted(context.Background(), store.Accepted{
+		Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: shop,
+			Path: "/webhooks/shopify/order/create", SourceIP: "203.0.113.9", Status: 200, Body: []byte(body),
+			Headers: http.Header{"X-Shopify-Hmac-Sha256": {"[masked]"}}},
+		Order: o,
+	}, f.q.Enqueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitItems(t, id, func(s enroll.ItemStatus) bool { return s.Done() })
+}
+
+// waitItems waits until every item of the order satisfies ok.
+func (f *fixture) waitItems(t *testing.T, id int64, ok func(enroll.ItemStatus) bool) store.OrderRecord {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shop, id)
+		done := err == nil
+		for _, it := range o.Items {
+			done = done && ok(it.Status)
+		}
+		if done {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %d: items not settled: %+v, %v", id, o, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// get fetches a console page and returns its status, Location and body.
+func (f *fixture) get(t *testing.T, path string) (int, string, string) {
+	t.Helper()
+	resp, err := f.client.Get(f.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return read(t, resp)
+}
+
+// post submits a form as the console's own pages do (same origin).
+func (f *fixture) post(t *testing.T, path string, form url.Values, headers ...string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", f.srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return read(t, resp)
+}
+
+func read(t *testing.T, resp *http.Response) (int, string, string) {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+func (f *fixture) login(t *testing.T) {
+	t.Helper()
+	status, loc, body := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {password}, "next": {"/admin/"}})
+	if status != http.StatusSeeOther || loc != "/admin/" {
+		t.Fatalf("login: %d %q\n%s", status, loc, body)
+	}
+}
+
+// act posts an action's form and returns the page it sends the operator back to.
+func (f *fixture) act(t *testing.T, path string, form url.Values) string {
+	t.Helper()
+	status, loc, body := f.post(t, path, form)
+	if status != http.StatusSeeOther {
+		t.Fatalf("action answered %d, want 303:\n%s", status, body)
+	}
+	_, _, page := f.get(t, loc)
+	return page
+}
+
+func mustContain(t *testing.T, page string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", page)
+	}
+}
+
+func TestEveryPageNeedsASession(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	for _, path := range []string{"/admin/", "/admin/orders?q=x", "/admin/orders/1", "/admin/deliveries?rejected=1", "/admin/nothing"} {
+		status, loc, _ := f.get(t, path)
+		if status != http.StatusSeeOther || loc != "/admin/login?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s: %d %q; want 303 to the login page", path, status, loc)
+		}
+	}
+	for _, path := range []string{"/admin/actions/retry", "/admin/actions/resolve", "/admin/actions/replay", "/admin/actions/retry-failed"} {
+		status, loc, _ := f.post(t, path, url.Values{"item_id": {"1"}, "delivery_id": {"1"}, "note": {"x"}})
+		if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/login") {
+			t.Errorf("POST %s: %d %q; want 303 to the login page", path, status, loc)
+		}
+	}
+	status, _, body := f.get(t, "/admin/login")
+	if status != http.StatusOK {
+		t.Fatalf("login page: %d", status)
+	}
+	mustContain(t, body, `<label for="username">`, `<label for="password">`, `autocomplete="current-password"`)
+	if status, _, _ := f.get(t, "/admin/static/style.css"); status != http.StatusOK {
+		t.Errorf("stylesheet: %d", status)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	tests := []struct {
+		name, user, pass string
+		status           int
+	}{
+		{"wrong password", "admin", "nope", http.StatusUnauthorized},
+		{"wrong user", "root", password, http.StatusUnauthorized},
+		{"empty", "", "", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		status, _, body := f.post(t, "/admin/login", url.Values{"username": {tt.user}, "password": {tt.pass}})
+		if status != tt.status || !strings.Contains(body, "Wrong username or password") {
+			t.Errorf("%s: %d; want %d and a message", tt.name, status, tt.status)
+		}
+	}
+	if status, _, _ := f.get(t, "/admin/"); status != http.StatusSeeOther {
+		t.Fatalf("dashboard before login: %d", status)
+	}
+
+	// A good login sets a strict, HttpOnly cookie and goes where it was asked.
+	status, loc, _ := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {password},
+		"next": {"/admin/orders?q=1"}}, "X-Forwarded-Proto", "https")
+	if status != http.StatusSeeOther || loc != "/admin/orders?q=1" {
+		t.Fatalf("login: %d %q", status, loc)
+	}
+	// The jar keeps no Secure cookie over http; read it from a raw request.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/login", strings.NewReader(url.Values{
+		"username": {"admin"}, "password": {password}, "next": {"https://evil.example/"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/admin/" {
+		t.Errorf("next outside the console: redirected to %q; want /admin/", loc)
+	}
+	cookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/admin/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Errorf("cookie over plain http is Secure: %q", cookie)
+	}
+	status, _, body := f.get(t, "/admin/")
+	if status != http.StatusOK {
+		t.Fatalf("dashboard after login: %d", status)
+	}
+	mustContain(t, body, "Dashboard", "Sign out admin")
+
+	// Logging out ends the session on the server too.
+	token := ""
+	for _, c := range f.client.Jar.Cookies(mustURL(t, f.srv.URL+"/admin/")) {
+		token = c.Value
+	}
+	if status, loc, _ := f.post(t, "/admin/logout", nil); status != http.StatusSeeOther || loc != "/admin/login" {
+		t.Fatalf("logout: %d %q", status, loc)
+	}
+	req, _ = http.NewRequest(http.MethodGet, f.srv.URL+"/admin/", nil)
+	req.AddCookie(&http.Cookie{Name: "webhook_receiver_session", Value: token})
+	resp, err = (&http.Client{CheckRedirect: f.client.CheckRedirect}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("old session cookie after logout: %d; want 303", resp.StatusCode)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestLoginIsRateLimited(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	limited := false
+	for range 10 {
+		status, _, _ := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {"guess"}})
+		if status == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("10 wrong passwords in a row were all checked; want 429")
+	}
+	// Even the right password waits now.
+	if status, _, _ := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {password}}); status != http.StatusTooManyRequests {
+		t.Errorf("right password while limited: %d; want 429", status)
+	}
+}
+
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.order(t, 501, "broken@example.com")
+	f.login(t)
+	o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, shop, 501)
+	form := url.Values{"item_id": {strconv.FormatInt(o.Items[0].ID, 10)}}
+	for _, h := range [][]string{
+		{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"},
+		{"Sec-Fetch-Site", "same-site", "Origin", "https://evil.example"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/actions/retry", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i < len(h); i += 2 {
+			req.Header.Set(h[i], h[i+1])
+		}
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST with %v: %d; want 403", h, resp.StatusCode)
+		}
+	}
+	if got := f.waitItems(t, 501, func(enroll.ItemStatus) bool { return true }); got.Items[0].Status != enroll.ItemFailed {
+		t.Errorf("item after refused posts: %s; want failed, untouched", got.Items[0].Status)
+	}
+}
+
+func TestFindFixAndRetryAFailedOrder(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.order(t, 7001, "ok@example.com", "Broken.Learner@Example.com")
+		f.order(t, 7002, "other@example.com")
+		f.login(t)
+
+		// Search by learner email, in another case.
+		_, _, page := f.get(t, "/admin/orders?q=broken.learner@example.COM")
+		mustContain(t, page, ">7001</a>", "failed")
+		if strings.Contains(page, ">7002</a>") {
+			t.Errorf("search by email lists another order")
+		}
+		_, _, page = f.get(t, "/admin/orders?q=7002")
+		mustContain(t, page, ">7002</a>")
+		_, _, page = f.get(t, "/admin/orders?status=failed")
+		mustContain(t, page, ">7001</a>")
+		if strings.Contains(page, ">7002</a>") {
+			t.Errorf("failed filter lists an enrolled order")
+		}
+
+		// The order page tells what happened, and shows the delivery.
+		status, _, page := f.get(t, "/admin/orders/7001")
+		if status != http.StatusOK {
+			t.Fatalf("order page: %d", status)
+		}
+		mustContain(t, page, "Broken.Learner@Example.com", "NO-SUCH-SKU", "Attempts", "Retry", "Replay",
+			"/webhooks/shopify/order/create", "[masked]", "203.0.113.9")
+
+		// The operator adds the SKU's course in the LMS, then retries.
+		f.lms.AddSKU("sku/NO-SUCH-SKU", course)
+		retry := regexp.MustCompile(`name="item_id" value="(\d+)">\s*<input type="hidden" name="back" value="([^"]+)">\s*<button type="submit">Retry</button>`).FindStringSubmatch(page)
+		if retry == nil {
+			t.Fatalf("no Retry button on the order page")
+		}
+		page = f.act(t, "/admin/actions/retry", url.Values{"item_id": {retry[1]}, "back": {retry[2]}})
+		mustContain(t, page, "1 item queued for enrollment now.")
+		f.waitItems(t, 7001, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
+		if n := f.lms.EnrollCount(course, "broken.learner@example.com"); n != 1 {
+			t.Errorf("learner enrolled %d times; want 1", n)
+		}
+		_, _, page = f.get(t, "/admin/orders/7001")
+		mustContain(t, page, "PROCESSED", "admin · retry")
+	})
+}
+
+func TestResolveReplayAndRetryAllFailed(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.order(t, 8001, "broken-a@example.com")
+	f.order(t, 8002, "broken-b@example.com")
+	f.order(t, 8003, "broken-c@example.com")
+	f.order(t, 8004, "broken-d@example.com")
+	f.login(t)
+	find := func(id int64) store.OrderRecord {
+		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shop, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+
+	// Resolve needs a note, then records who and why.
+	item := strconv.FormatInt(find(8001).Items[0].ID, 10)
+	if status, _, body := f.post(t, "/admin/actions/resolve", url.Values{"item_id": {item}, "note": {" "}}); status != http.StatusBadRequest {
+		t.Errorf("resolve without a note: %d; want 400\n%s", status, body)
+	}
+	page := f.act(t, "/admin/actions/resolve", url.Values{"item_id": {item},
+		"note": {"enrolled by hand in Studio"}, "back": {"/admin/orders/8001"}})
+	mustContain(t, page, "1 item marked resolved.", "resolved", "admin · resolve", "enrolled by hand in Studio")
+	if s := find(8001).Status; s != enroll.OrderProcessed {
+		t.Errorf("order status after resolve: %s; want PROCESSED", s)
+	}
+
+	// Replay re-runs the stored delivery: a failed item gets another chance.
+	d, err := f.db.OrderDetail(context.Background(), find(8002).ID)
+	if err != nil || len(d.Deliveries) != 1 {
+		t.Fatalf("deliveries of 8002: %+v, %v", d.Deliveries, err)
+	}
+	f.lms.AddSKU("sku/NO-SUCH-SKU", course)
+	if status, _, _ := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {"999999"}}); status != http.StatusNotFound {
+		t.Errorf("replay of a missing delivery: %d; want 404", status)
+	}
+	page = f.act(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(d.Deliveries[0].ID, 10)},
+		"back": {"/admin/orders/8002"}})
+	mustContain(t, page, "replayed: 1 item queued.", "admin · replay")
+	f.waitItems(t, 8002, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
+
+	// Retry all failed of a search: only the orders it finds.
+	page = f.act(t, "/admin/actions/retry-failed", url.Values{"q": {"broken-c@example.com"},
+		"back": {"/admin/orders?q=broken-c%40example.com"}})
+	mustContain(t, page, "1 failed item queued for enrollment now.")
+	f.waitItems(t, 8003, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
+	if s := find(8004).Items[0].Status; s != enroll.ItemFailed {
+		t.Errorf("item of an order the search did not find: %s; want failed", s)
+	}
+}
+
+func TestDashboardAndRejectedDeliveries(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.order(t, 9001, "broken@example.com", "a@example.com")
+	if _, err := f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
+		Source: "wrong.myshopify.com", Path: "/webhooks/shopify/order/create", SourceIP: "198.51.100.7",
+		Status: 403, Reason: "unknown shop domain"}); err != nil {
+		t.Fatal(err)
+	}
+	f.login(t)
+	_, _, page := f.get(t, "/admin/")
+	mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 1", "Reachable")
+	_, _, page = f.get(t, "/admin/deliveries?rejected=1")
+	mustContain(t, page, "Rejected deliveries", "198.51.100.7", "unknown shop domain", "403")
+	if strings.Contains(page, "203.0.113.9") {
+		t.Errorf("rejected list shows an accepted delivery")
+	}
+}
+
+func TestOrdersArePaged(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	for i := range 55 {
+		f.order(t, int64(100+i), "p@example.com")
+	}
+	f.login(t)
+	_, _, page := f.get(t, "/admin/orders?q=p@example.com")
+	mustContain(t, page, ">154</a>", "Older orders")
+	next := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(page)
+	if next == nil {
+		t.Fatal("no next page link")
+	}
+	_, _, page = f.get(t, strings.ReplaceAll(next[1], "&amp;", "&"))
+	mustContain(t, page, ">100</a>", ">104</a>")
+	if strings.Contains(page, ">105</a>") || strings.Contains(page, "Older orders") {
+		t.Errorf("second page repeats orders or offers a third")
+	}
+}

@@ -1,0 +1,300 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+const pageSize = 50
+
+type window struct {
+	Label string
+	Stats store.Stats
+}
+
+type lmsState struct {
+	Known bool
+	// State is "up" (the LMS answered below 500), "erroring" (5xx),
+	// "down" (no answer: network error or timeout) or "" when the last
+	// attempt tells nothing about the LMS (say, an item with no email).
+	State string
+	Last  store.AttemptRecord
+}
+
+func lmsStateOf(last store.AttemptRecord, ok bool) lmsState {
+	s := lmsState{Known: ok, Last: last}
+	switch {
+	case !ok:
+	case last.HTTPStatus >= 500:
+		s.State = "erroring"
+	case last.HTTPStatus > 0:
+		s.State = "up"
+	case last.Outcome == "retry":
+		s.State = "down"
+	}
+	return s
+}
+
+type dashboard struct {
+	Windows   []window
+	Backlog   store.Backlog
+	OldestAge time.Duration
+	LMS       lmsState
+}
+
+func (c *console) handleDashboard() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, now := r.Context(), c.Now()
+		var d dashboard
+		for _, win := range []struct {
+			label string
+			since time.Duration
+		}{{"Last 24 hours", 24 * time.Hour}, {"Last 7 days", 7 * 24 * time.Hour}} {
+			s, err := c.DB.Stats(ctx, now.Add(-win.since))
+			if err != nil {
+				c.fail(w, r, http.StatusInternalServerError, err)
+				return
+			}
+			d.Windows = append(d.Windows, window{win.label, s})
+		}
+		var err error
+		if d.Backlog, err = c.DB.Backlog(ctx); err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if !d.Backlog.Oldest.IsZero() {
+			d.OldestAge = now.Sub(d.Backlog.Oldest)
+		}
+		last, ok, err := c.DB.LastAttempt(ctx)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		d.LMS = lmsStateOf(last, ok)
+		c.render(w, r, http.StatusOK, "dashboard", d)
+	})
+}
+
+// statuses offered by the filters, item statuses first.
+var statuses = []string{"failed", "retrying", "pending", "enrolled", "allowed", "resolved",
+	"AWAITING_PAYMENT", "NEW", "PROCESSING", "PROCESSED", "ERROR"}
+
+type ordersPage struct {
+	Query    url.Values
+	Filter   store.OrderFilter
+	Statuses []string
+	Orders   []store.OrderRecord
+	Next     string
+	Heading  string
+}
+
+func (c *console) handleOrders() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f, err := orderFilter(q, c.Now())
+		if err != nil {
+			c.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
+		if b := q.Get("before"); b != "" {
+			if f.Before, err = strconv.ParseInt(b, 10, 64); err != nil || f.Before <= 0 {
+				c.fail(w, r, http.StatusBadRequest, errors.New("before must be a positive order number"))
+				return
+			}
+		}
+		f.Limit = pageSize
+		orders, next, err := c.DB.ListOrders(r.Context(), f)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p := ordersPage{Query: q, Filter: f, Statuses: statuses, Orders: orders, Heading: "Orders"}
+		if next != 0 {
+			p.Next = withQuery("/admin/orders", q, "before", strconv.FormatInt(next, 10))
+		}
+		c.render(w, r, http.StatusOK, "orders", p)
+	})
+}
+
+// orderFilter reads the filter fields shared by the orders page and the
+// "Retry all failed" action.
+func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
+	f := store.OrderFilter{
+		Query:    strings.TrimSpace(q.Get("q")),
+		Status:   q.Get("status"),
+		Platform: enroll.Platform(q.Get("platform")),
+		Source:   strings.TrimSpace(q.Get("source")),
+	}
+	if f.Status != "" && !contains(statuses, f.Status) {
+		return f, fmt.Errorf("unknown status %q", f.Status)
+	}
+	var err error
+	if f.Since, err = parseTime(q.Get("since"), now); err != nil {
+		return f, fmt.Errorf("since: %w", err)
+	}
+	if f.Until, err = parseTime(q.Get("until"), now); err != nil {
+		return f, fmt.Errorf("until: %w", err)
+	}
+	if !f.Until.IsZero() && len(q.Get("until")) == len("2006-01-02") {
+		f.Until = f.Until.Add(24 * time.Hour) // a date includes its whole day
+	}
+	return f, nil
+}
+
+// parseTime reads a date (2006-01-02, UTC), a date and time (RFC 3339), or
+// a duration back from now (90m, 24h, 7d).
+func parseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (2026-11-23), a time (RFC 3339) or an age (24h, 7d)", s)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+type itemView struct {
+	store.ItemRecord
+	Attempts []store.AttemptRecord
+}
+
+// CanRetry tells whether Retry applies: a failed, resolved or waiting item.
+func (v itemView) CanRetry() bool {
+	switch v.Status {
+	case enroll.ItemFailed, enroll.ItemRetrying, enroll.ItemResolved:
+		return true
+	}
+	return false
+}
+
+// CanResolve tells whether the item can be marked resolved by hand.
+func (v itemView) CanResolve() bool {
+	switch v.Status {
+	case enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemResolved:
+		return false
+	}
+	return true
+}
+
+type orderPage struct {
+	store.OrderDetail
+	Items  []itemView
+	Failed []int64
+	Path   string
+}
+
+func (c *console) handleOrder() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ext, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			c.fail(w, r, http.StatusNotFound, fmt.Errorf("%q is not an order number", r.PathValue("id")))
+			return
+		}
+		found, err := c.DB.OrdersByExternalID(r.Context(), ext)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		found = bySource(found, r.URL.Query().Get("platform"), r.URL.Query().Get("source"))
+		switch len(found) {
+		case 0:
+			c.fail(w, r, http.StatusNotFound, fmt.Errorf("no order %d", ext))
+			return
+		case 1:
+		default:
+			// The same number in several shops: let the operator pick.
+			c.render(w, r, http.StatusOK, "orders", ordersPage{Query: url.Values{}, Statuses: statuses, Orders: found,
+				Heading: fmt.Sprintf("Order %d exists in %d shops", ext, len(found))})
+			return
+		}
+		detail, err := c.DB.OrderDetail(r.Context(), found[0].ID)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p := orderPage{OrderDetail: detail, Path: r.URL.RequestURI()}
+		for _, it := range detail.Items {
+			p.Items = append(p.Items, itemView{it, detail.Attempts[it.ID]})
+			if it.Status == enroll.ItemFailed {
+				p.Failed = append(p.Failed, it.ID)
+			}
+		}
+		c.render(w, r, http.StatusOK, "order", p)
+	})
+}
+
+// bySource keeps the orders of the named platform and shop, when named.
+func bySource(orders []store.OrderRecord, platform, source string) []store.OrderRecord {
+	var out []store.OrderRecord
+	for _, o := range orders {
+		if (platform == "" || string(o.Platform) == platform) && (source == "" || o.Source == source) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// orderURL is the order page's address; the shop is named when needed.
+func orderURL(o store.OrderRecord) string {
+	return fmt.Sprintf("/admin/orders/%d?platform=%s&source=%s", o.ExternalID,
+		url.QueryEscape(string(o.Platform)), url.QueryEscape(o.Source))
+}
+
+type deliveriesPage struct {
+	Rejected   bool
+	Deliveries []store.DeliveryRecord
+	Next       string
+}
+
+func (c *console) handleDeliveries() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := store.DeliveryFilter{Rejected: q.Get("rejected") == "1", Limit: pageSize}
+		if b := q.Get("before"); b != "" {
+			var err error
+			if f.Before, err = strconv.ParseInt(b, 10, 64); err != nil || f.Before <= 0 {
+				c.fail(w, r, http.StatusBadRequest, errors.New("before must be a positive delivery number"))
+				return
+			}
+		}
+		ds, next, err := c.DB.ListDeliveries(r.Context(), f)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p := deliveriesPage{Rejected: f.Rejected, Deliveries: ds}
+		if next != 0 {
+			p.Next = withQuery("/admin/deliveries", q, "before", strconv.FormatInt(next, 10))
+		}
+		c.render(w, r, http.StatusOK, "deliveries", p)
+	})
+}
