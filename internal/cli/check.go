@@ -39,7 +39,7 @@ func check(ctx context.Context, env *environment, args []string) error {
 	}
 	msg, err := checkDatabase(ctx, cfg)
 	report("database", err, msg)
-	if lms := newLMSClient(cfg); lms == nil {
+	if lms := newLMSClient(cfg, nil); lms == nil {
 		report("lms", fmt.Errorf("WEBHOOK_RECEIVER_LMS_BASE_URL is not set"), "")
 	} else {
 		tctx, cancel := context.WithTimeout(ctx, checkTimeout)

@@ -48,8 +48,7 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if err != nil {
 		return err
 	}
-	lms := newLMSClient(cfg)
-	if name == "worker" && (lms == nil || cfg.Workers == 0) {
+	if name == "worker" && (cfg.LMS.BaseURL == "" || cfg.Workers == 0) {
 		return fmt.Errorf("worker needs WEBHOOK_RECEIVER_LMS_BASE_URL and WEBHOOK_RECEIVER_WORKERS of 1 or more")
 	}
 	logger := newLogger(cfg, env.stderr)
@@ -61,34 +60,37 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 		return err
 	}
 	defer db.Close()
-	queue, err := jobs.New(db, lms, jobOptions(cfg, logger))
+	m := newMetrics(db, logger)
+	lms := newLMSClient(cfg, m)
+	opts := jobOptions(cfg, logger)
+	opts.Metrics = m
+	queue, err := jobs.New(db, lms, opts)
 	if err != nil {
 		return err
 	}
 	writer := db.NewWriter(queue.Enqueue, writerCount, maxBatch)
 	defer writer.Close()
-	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg}
+	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m}
 	handler := server.NewServer(deps)
 	if name == "worker" {
 		handler = server.NewHealthServer(deps)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, logger)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_LISTEN): %w", cfg.Listen, err)
+	}
+	served := make(chan error, 2)
+	stopMetrics, err := serveMetrics(cfg, deps, served)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	// The workers stop when told to, after the HTTP server, not when the
 	// signal arrives: running enrollments get a chance to finish.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
+		stopMetrics(ctx)
 		return err
 	}
 	workers := cfg.Workers
@@ -96,7 +98,6 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 		workers = 0
 	}
 	logger.Info("listening", "command", name, "addr", ln.Addr().String(), "database", config.RedactURL(cfg.DatabaseURL), "workers", workers)
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
 	select {
@@ -110,11 +111,27 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if serr := srv.Shutdown(stopCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		logger.Warn("http shutdown", "error", serr)
 	}
+	if serr := stopMetrics(stopCtx); serr != nil {
+		logger.Warn("metrics shutdown", "error", serr)
+	}
 	if qerr := queue.Stop(stopCtx); qerr != nil {
 		logger.Warn("workers shutdown", "error", qerr)
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// newHTTPServer returns a server with the timeouts every listener gets.
+func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // openDatabase opens the configured database and brings its schema up to date.
@@ -141,13 +158,13 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 }
 
 // newLMSClient returns nil when no LMS is configured: items then wait.
-func newLMSClient(cfg config.Config) *edx.Client {
+func newLMSClient(cfg config.Config, obs edx.Observer) *edx.Client {
 	if cfg.LMS.BaseURL == "" {
 		return nil
 	}
 	return edx.New(edx.Options{
 		BaseURL: cfg.LMS.BaseURL, ClientID: cfg.LMS.OAuth2Key, ClientSecret: cfg.LMS.OAuth2Secret.Value(),
-		SKUPrefix: cfg.LMS.SKUPrefix, Timeout: cfg.LMS.Timeout, RateLimit: cfg.LMS.RateLimit,
+		SKUPrefix: cfg.LMS.SKUPrefix, Timeout: cfg.LMS.Timeout, RateLimit: cfg.LMS.RateLimit, Observer: obs,
 	})
 }
 

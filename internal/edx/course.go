@@ -41,7 +41,7 @@ func (c *Client) CourseID(ctx context.Context, sku string) (string, error) {
 		return cached.id, nil
 	}
 
-	a, err := c.send(ctx, c.http, http.MethodHead, c.base+"/"+c.skuPrefix+url.PathEscape(sku), nil, nil, 0)
+	a, err := c.send(ctx, EndpointCourseLookup, c.http, http.MethodHead, c.base+"/"+c.skuPrefix+url.PathEscape(sku), nil, nil, 0)
 	if err != nil {
 		return "", fmt.Errorf("course for sku %q: %w", sku, err)
 	}

@@ -42,6 +42,25 @@ type Options struct {
 	RateLimit    float64          // bulk-enroll calls per second from this Client; 0 = unlimited
 	HTTPClient   *http.Client     // optional; its redirect policy is kept for SKU lookups only
 	Now          func() time.Time // optional, for tests
+	Observer     Observer         // optional; hears of every request, for metrics
+}
+
+// Endpoints of the LMS, as named to an Observer.
+const (
+	EndpointToken        = "token"
+	EndpointBulkEnroll   = "bulk_enroll"
+	EndpointCourseLookup = "course_lookup"
+)
+
+// Observer hears about the client's work, for metrics. Its methods are
+// called from concurrent requests and must return quickly.
+type Observer interface {
+	// LMSRequest reports one request to an endpoint that took took; status
+	// is the final answer's HTTP status, 0 when none came (network error,
+	// timeout, cancelled).
+	LMSRequest(endpoint string, status int, took time.Duration)
+	// TokenRefreshed reports a new access token obtained from the LMS.
+	TokenRefreshed()
 }
 
 // Client talks to one LMS. It is safe for concurrent use.
@@ -55,6 +74,7 @@ type Client struct {
 	post         *http.Client // same transport, never follows redirects
 	now          func() time.Time
 	limiter      *rate.Limiter // nil when unlimited
+	observer     Observer      // nil when none
 
 	tokenMu     sync.Mutex
 	token       string
@@ -101,6 +121,7 @@ func New(o Options) *Client {
 		post:         &post,
 		now:          now,
 		courses:      map[string]cachedCourse{},
+		observer:     o.Observer,
 	}
 	if o.RateLimit > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(o.RateLimit), 1)
@@ -141,9 +162,9 @@ type answer struct {
 	url    *url.URL // the final URL, after redirects
 }
 
-// send makes one request within the per-request timeout and reads at most
-// limit bytes of the answer. A nil form sends no body.
-func (c *Client) send(ctx context.Context, hc *http.Client, method, target string, form url.Values, header http.Header, limit int64) (answer, error) {
+// send makes one request to an endpoint within the per-request timeout and
+// reads at most limit bytes of the answer. A nil form sends no body.
+func (c *Client) send(ctx context.Context, endpoint string, hc *http.Client, method, target string, form url.Values, header http.Header, limit int64) (answer, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var body io.Reader
@@ -160,15 +181,18 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, target strin
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	start := time.Now()
 	resp, err := hc.Do(req)
 	if err == nil {
 		defer resp.Body.Close()
 		var b []byte
 		b, err = io.ReadAll(io.LimitReader(resp.Body, limit))
 		if err == nil {
+			c.observe(endpoint, resp.StatusCode, start)
 			return answer{status: resp.StatusCode, header: resp.Header, body: b, url: resp.Request.URL}, nil
 		}
 	}
+	c.observe(endpoint, 0, start)
 	// Name our own timeout, which the bare error leaves to guess; a caller's
 	// cancelled context speaks for itself.
 	var ne net.Error
@@ -176,6 +200,13 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, target strin
 		return answer{}, fmt.Errorf("no answer within %s: %w", c.timeout, err)
 	}
 	return answer{}, err
+}
+
+// observe tells the observer, if any, of a request that began at start.
+func (c *Client) observe(endpoint string, status int, start time.Time) {
+	if c.observer != nil {
+		c.observer.LMSRequest(endpoint, status, time.Since(start))
+	}
 }
 
 const maxDetail = 200

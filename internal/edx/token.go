@@ -54,6 +54,9 @@ func (c *Client) Token(ctx context.Context) (string, error) {
 			c.token, c.tokenExpiry = tok, c.now().Add(lifetime)
 		}
 		c.tokenMu.Unlock()
+		if err == nil && c.observer != nil {
+			c.observer.TokenRefreshed()
+		}
 		call.token, call.err, call.gaveUp = tok, err, ctx.Err() != nil
 		close(call.done)
 		return tok, err
@@ -78,7 +81,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 		"client_secret": {c.clientSecret},
 		"token_type":    {"jwt"},
 	}
-	a, err := c.send(ctx, c.post, http.MethodPost, c.base+"/oauth2/access_token", form, nil, 1<<20)
+	a, err := c.send(ctx, EndpointToken, c.post, http.MethodPost, c.base+"/oauth2/access_token", form, nil, 1<<20)
 	if err != nil {
 		return "", 0, fmt.Errorf("token: %w", err)
 	}

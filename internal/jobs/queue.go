@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -50,6 +51,8 @@ type Options struct {
 	// PollInterval is how often idle workers look for new jobs (default 1s).
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Metrics count item outcomes, retries and throttled attempts; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 func (o *Options) defaults() {

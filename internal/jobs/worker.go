@@ -121,12 +121,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			a.Status, retry = enroll.ItemRetrying, errors.New(out.detail)
 		}
 		attempts = append(attempts, a)
-		w.log(ctx, it, job.Attempt, a)
+		w.log(ctx, it, a)
 	}
 	// Recorded even when the job's own context has run out.
 	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
 		return w.storeTrouble(ctx, err)
 	}
+	w.count(attempts)
 	if err := w.db.Release(context.WithoutCancel(ctx), release); err != nil {
 		return w.storeTrouble(ctx, err)
 	}
@@ -201,10 +202,29 @@ func snoozeIf(busy bool) error {
 	return nil
 }
 
-func (w *Worker) log(ctx context.Context, it store.Work, attempt int, a store.Attempt) {
+// count adds recorded attempts to the metrics: final outcomes, retries,
+// and throttled attempts (the only ones not counted against an item).
+func (w *Worker) count(attempts []store.Attempt) {
+	for _, a := range attempts {
+		switch {
+		case !a.Counted:
+			w.opts.Metrics.Throttled()
+		case a.Status.Done():
+			w.opts.Metrics.ItemDone(a.Status)
+		case a.Status == enroll.ItemRetrying:
+			w.opts.Metrics.Retry()
+		}
+	}
+}
+
+// log reports an item's attempt, numbered as the database counts the
+// item's attempts (its counted attempts so far, plus this one): the job's
+// own attempt differs for items taken from other jobs' batches, and after
+// throttled or rescued runs.
+func (w *Worker) log(ctx context.Context, it store.Work, a store.Attempt) {
 	w.opts.Logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
 		slog.Int64("item_id", it.ItemID), slog.Int64("order_id", it.ExternalID), slog.String("platform", string(it.Platform)),
-		slog.String("course_id", a.CourseID), slog.Int("attempt", attempt), slog.String("outcome", a.Outcome),
+		slog.String("course_id", a.CourseID), slog.Int("attempt", it.Attempts+1), slog.String("outcome", a.Outcome),
 		slog.Int("http_status", a.HTTPStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
 }
 

@@ -19,4 +19,5 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 func addHealthRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(d.Logger, d.DB))
+	mux.Handle("GET /metrics", d.Metrics.Handler())
 }

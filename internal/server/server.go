@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -20,6 +21,8 @@ type Deps struct {
 	// committing before a webhook is answered.
 	Writer *store.Writer
 	Config config.Config
+	// Metrics count deliveries and serve /metrics; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Now tells the time; defaults to time.Now.
 	Now func() time.Time
 }
@@ -45,6 +48,17 @@ func NewHealthServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addHealthRoutes(mux, d)
+	return recoverPanics(d.Logger, mux)
+}
+
+// NewMetricsServer returns a handler that serves /metrics alone, for
+// WEBHOOK_RECEIVER_METRICS_LISTEN.
+func NewMetricsServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.Metrics.Handler())
 	return recoverPanics(d.Logger, mux)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/server"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
@@ -76,7 +77,8 @@ func newFixture(t *testing.T, d store.Dialect, edit ...func(*config.Config)) *fi
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 	writer := db.NewWriter(queue.Enqueue, 2, 64)
-	srv := httptest.NewServer(server.NewServer(server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg}))
+	m := metrics.New(metrics.Options{Logger: logger})
+	srv := httptest.NewServer(server.NewServer(server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(writer.Close)
 	return &fixture{db: db, srv: srv}

@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
@@ -26,11 +28,11 @@ func handleShopifyOrder(d Deps) http.Handler {
 	return webhookHandler(d, enroll.Shopify, func(in *incoming) answer {
 		domain := in.header(shopifyDomainHeader)
 		if domain == "" {
-			return reject(http.StatusBadRequest, "missing X-Shopify-Shop-Domain header")
+			return reject(http.StatusBadRequest, missingHeader, "missing X-Shopify-Shop-Domain header")
 		}
 		shop, ok := d.Config.Shop(domain)
 		if !ok {
-			return reject(http.StatusForbidden, "unknown shop domain")
+			return reject(http.StatusForbidden, unknownShop, "unknown shop domain")
 		}
 		in.source = shop.Domain
 		if a, ok := in.verify(shopifySignatureHeader, shop.Secrets); !ok {
@@ -38,7 +40,7 @@ func handleShopifyOrder(d Deps) http.Handler {
 		}
 		order, err := webhook.ParseShopifyOrder(in.body)
 		if err != nil {
-			return reject(http.StatusBadRequest, err.Error())
+			return reject(http.StatusBadRequest, badJSON, err.Error())
 		}
 		return in.accept(order, false)
 	})
@@ -52,19 +54,19 @@ func handleWooCommerceOrder(d Deps) http.Handler {
 		case "application/x-www-form-urlencoded":
 			if form, err := url.ParseQuery(string(in.body)); err == nil && form.Has("webhook_id") {
 				d.Logger.Info("woocommerce ping", "webhook_id", form.Get("webhook_id"))
-				return answer{status: http.StatusOK, done: true}
+				return answer{status: http.StatusOK, code: metrics.Ping, done: true}
 			}
-			return reject(http.StatusBadRequest, "form body without webhook_id: expected a JSON order")
+			return reject(http.StatusBadRequest, badRequest, "form body without webhook_id: expected a JSON order")
 		default:
-			return reject(http.StatusBadRequest, "content type must be application/json")
+			return reject(http.StatusBadRequest, badRequest, "content type must be application/json")
 		}
 		source := in.header(wooSourceHeader)
 		if source == "" {
-			return reject(http.StatusBadRequest, "missing X-WC-Webhook-Source header")
+			return reject(http.StatusBadRequest, missingHeader, "missing X-WC-Webhook-Source header")
 		}
 		site, ok := d.Config.Site(source)
 		if !ok {
-			return reject(http.StatusForbidden, "unknown webhook source")
+			return reject(http.StatusForbidden, unknownShop, "unknown webhook source")
 		}
 		in.source = strings.TrimRight(site.Source, "/")
 		if a, ok := in.verify(wooSignatureHeader, site.Secrets); !ok {
@@ -72,13 +74,13 @@ func handleWooCommerceOrder(d Deps) http.Handler {
 		}
 		order, err := webhook.ParseWooCommerceOrder(in.body)
 		if err != nil {
-			return reject(http.StatusBadRequest, err.Error())
+			return reject(http.StatusBadRequest, badJSON, err.Error())
 		}
 		if site.RequirePayment && !order.Paid {
 			if site.AcceptUnpaid {
 				return in.accept(order, true)
 			}
-			return answer{status: http.StatusPaymentRequired, reason: "order is not paid", keepBody: true}
+			return answer{status: http.StatusPaymentRequired, code: unpaid, reason: "order is not paid", keepBody: true}
 		}
 		return in.accept(order, false)
 	})
@@ -87,6 +89,9 @@ func handleWooCommerceOrder(d Deps) http.Handler {
 // answer is how a webhook request ends.
 type answer struct {
 	status int
+	// code is the outcome for the metrics: accepted, duplicate, ping, or
+	// for any other status one of the fixed rejection codes below.
+	code   string
 	reason string
 	// keepBody stores the body of a rejected but authenticated delivery.
 	keepBody bool
@@ -94,12 +99,28 @@ type answer struct {
 	done bool
 }
 
-func reject(status int, reason string) answer { return answer{status: status, reason: reason} }
+func reject(status int, code, reason string) answer {
+	return answer{status: status, code: code, reason: reason}
+}
+
+// Rejection codes: few and fixed, so that metrics stay small; the reason
+// says more, in the delivery's row and the log.
+const (
+	badRequest    = "bad_request"    // unreadable body, wrong content type
+	missingHeader = "missing_header" // shop domain, source or signature
+	unknownShop   = "unknown_shop"   // shop domain or site not configured
+	badSignature  = "bad_signature"
+	badJSON       = "bad_json" // not JSON, or not an order
+	tooLarge      = "too_large"
+	unpaid        = "unpaid"
+	storeError    = "store_error" // the database could not store the delivery
+)
 
 // incoming is one webhook request on its way through a handler.
 type incoming struct {
 	d        Deps
 	r        *http.Request
+	start    time.Time
 	delivery store.Delivery
 	source   string
 	body     []byte
@@ -107,7 +128,7 @@ type incoming struct {
 
 func webhookHandler(d Deps, p enroll.Platform, handle func(*incoming) answer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := &incoming{d: d, r: r, delivery: store.Delivery{
+		in := &incoming{d: d, r: r, start: time.Now(), delivery: store.Delivery{
 			ReceivedAt: d.Now(), Platform: p, Path: r.URL.Path,
 			SourceIP: clientIP(r, d.Config.TrustedProxies), Headers: maskHeaders(r.Header),
 		}}
@@ -124,18 +145,18 @@ func (in *incoming) header(name string) string { return strings.TrimSpace(in.r.H
 // readBody reads the whole body unless it is over the limit.
 func (in *incoming) readBody(w http.ResponseWriter) answer {
 	limit := in.d.Config.MaxBodyBytes
-	tooLarge := reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", limit))
+	overLimit := reject(http.StatusRequestEntityTooLarge, tooLarge, fmt.Sprintf("body larger than %d bytes", limit))
 	if in.r.ContentLength > limit {
 		in.delivery.DeclaredSize = in.r.ContentLength
-		return tooLarge
+		return overLimit
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, in.r.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return tooLarge
+		return overLimit
 	case err != nil:
-		return reject(http.StatusBadRequest, "could not read the body")
+		return reject(http.StatusBadRequest, badRequest, "could not read the body")
 	}
 	in.body = body
 	return answer{}
@@ -145,14 +166,14 @@ func (in *incoming) readBody(w http.ResponseWriter) answer {
 func (in *incoming) verify(header string, secrets []config.Secret) (answer, bool) {
 	sig := in.header(header)
 	if sig == "" {
-		return reject(http.StatusBadRequest, "missing "+header+" header"), false
+		return reject(http.StatusBadRequest, missingHeader, "missing "+header+" header"), false
 	}
 	values := make([]string, len(secrets))
 	for i, s := range secrets {
 		values[i] = s.Value()
 	}
 	if !webhook.Verify(in.body, sig, values) {
-		return reject(http.StatusForbidden, "invalid signature"), false
+		return reject(http.StatusForbidden, badSignature, "invalid signature"), false
 	}
 	return answer{}, true
 }
@@ -167,16 +188,21 @@ func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 	})
 	if err != nil {
 		in.d.Logger.Error("webhook not stored", "platform", order.Platform, "order_id", order.ID, "error", err)
-		return answer{status: http.StatusServiceUnavailable, reason: "could not store the order: please retry", done: true}
+		return answer{status: http.StatusServiceUnavailable, code: storeError, reason: "could not store the order: please retry", done: true}
 	}
 	in.d.Logger.Info("webhook accepted", "platform", order.Platform, "source", in.source, "order_id", order.ID,
 		"delivery_id", res.DeliveryID, "new_order", res.NewOrder, "enqueued", len(res.Enqueued),
 		"awaiting_payment", awaitingPayment)
-	return answer{status: http.StatusOK, done: true}
+	code := metrics.Accepted
+	if res.Duplicate() {
+		code = metrics.Duplicate
+	}
+	return answer{status: http.StatusOK, code: code, done: true}
 }
 
-// finish records a rejection and writes the answer.
+// finish records a rejection, writes the answer and counts it.
 func (in *incoming) finish(w http.ResponseWriter, a answer) {
+	defer in.count(a)
 	if !a.done {
 		d := in.delivery
 		d.Source, d.Body, d.KeepBody, d.Status, d.Reason = in.source, in.body, a.keepBody, a.status, a.reason
@@ -192,4 +218,13 @@ func (in *incoming) finish(w http.ResponseWriter, a answer) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+}
+
+// count adds the answered request to the metrics.
+func (in *incoming) count(a answer) {
+	outcome, reason := a.code, ""
+	if a.status != http.StatusOK {
+		outcome, reason = metrics.Rejected, a.code
+	}
+	in.d.Metrics.Delivery(in.delivery.Platform, outcome, reason, time.Since(in.start))
 }

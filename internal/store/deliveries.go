@@ -57,6 +57,10 @@ type SaveResult struct {
 	skus     []string // of the Enqueued items
 }
 
+// Duplicate reports whether the delivery changed nothing: its order was
+// stored already and none of its items needed another try.
+func (r SaveResult) Duplicate() bool { return !r.NewOrder && len(r.Enqueued) == 0 }
+
 // groupBySKU groups item ids by their SKU, in order of first appearance.
 func groupBySKU(ids []int64, skus []string) [][]int64 {
 	var groups [][]int64
@@ -124,7 +128,7 @@ func (db *DB) saveAccepted(ctx context.Context, tx *sql.Tx, a Accepted) (SaveRes
 		}
 	}
 	d := a.Delivery
-	if !res.NewOrder && len(res.Enqueued) == 0 && d.Reason == "" {
+	if res.Duplicate() && d.Reason == "" {
 		d.Reason = "duplicate"
 	}
 	d.KeepBody = true
