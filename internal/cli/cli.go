@@ -30,6 +30,10 @@ Commands:
   worker    run the enrollment workers only (health endpoints on the listen address)
   migrate   create or upgrade the database schema, then exit
   check     validate the configuration, the database and the LMS connection
+  orders    list, show and retry orders: orders list|show|retry|resolve
+  deliveries  list and replay webhook deliveries: deliveries list|replay
+  hash-password  print a bcrypt hash of a password read from standard input
+  send-test  send one signed sample order to a running service
   version   print the version
   help      print this help, or a command's help: help <command>
 
@@ -38,15 +42,21 @@ Django app's DJANGO_* names) and an optional YAML file (WEBHOOK_RECEIVER_CONFIG)
 see the README.
 `
 
-// Run runs the command line args (args[0] is the program name).
+// Run runs the command line args (args[0] is the program name), reading
+// the process's standard input where a command needs input.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return RunWithInput(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// RunWithInput is Run with the standard input given (hash-password reads it).
+func RunWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return ErrUsage
 	}
-	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr}
+	env := &environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	if err := dispatch(ctx, env, args[0], args[1], args[2:]); !errors.Is(err, errHelp) {
 		return err
 	}
@@ -63,6 +73,14 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return migrate(ctx, env, rest)
 	case "check":
 		return check(ctx, env, rest)
+	case "orders":
+		return orders(ctx, env, rest)
+	case "deliveries":
+		return deliveries(ctx, env, rest)
+	case "hash-password":
+		return hashPassword(ctx, env, rest)
+	case "send-test":
+		return sendTest(ctx, env, rest)
 	case "version", "-version", "--version":
 		return printVersion(env, rest)
 	case "help", "-h", "-help", "--help":
@@ -80,6 +98,7 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 // environment is what every command gets from the process.
 type environment struct {
 	getenv         func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+const deliveriesUsage = `Usage: webhook-receiver deliveries <subcommand> [flags]
+
+Subcommands:
+  list        list webhook deliveries, newest first (--rejected: only those not answered 200)
+  replay ID   process a stored delivery again, as if the shop had sent it anew
+
+Run 'webhook-receiver deliveries <subcommand> -h' for its flags.
+`
+
+func deliveries(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, deliveriesUsage)
+		return ErrUsage
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "list":
+		return deliveriesList(ctx, env, rest)
+	case "replay":
+		return deliveriesReplay(ctx, env, rest)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(env.stdout, deliveriesUsage)
+		return nil
+	default:
+		fmt.Fprint(env.stderr, deliveriesUsage)
+		return fmt.Errorf("unknown subcommand %q of deliveries", sub)
+	}
+}
+
+func deliveriesList(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	var rejected, asJSON bool
+	var limit int
+	var before int64
+	fs := newFlagSet(env, "deliveries list", "List webhook deliveries, newest first: time, shop, answer, reason, source IP.\nRejected ones (--rejected) show a mis-configured shop secret or a stranger knocking.")
+	flags.registerDatabase(fs)
+	fs.BoolVar(&rejected, "rejected", false, "only deliveries not answered 200")
+	fs.IntVar(&limit, "limit", 50, "deliveries per page, at most 500")
+	fs.Int64Var(&before, "before", 0, "page cursor: deliveries older than this id (printed after a full page)")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object per delivery and line (without bodies)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ds, next, err := o.DB.ListDeliveries(ctx, store.DeliveryFilter{Rejected: rejected, Before: before, Limit: limit})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		for _, d := range ds {
+			if err := enc.Encode(deliveryView(d)); err != nil {
+				return err
+			}
+		}
+	} else {
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tRECEIVED\tPLATFORM\tSOURCE\tSTATUS\tREASON\tSOURCE IP\tPATH\tBODY")
+		for _, d := range ds {
+			body := "-"
+			if d.HasBody {
+				body = strconv.FormatInt(d.BodySize, 10) + " bytes"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.ReceivedAt.UTC().Format(time.DateTime), d.Platform,
+				dash(d.Source), d.Status, dash(oneLine(d.Reason, 60)), dash(d.SourceIP), d.Path, body)
+		}
+		tw.Flush()
+	}
+	if next != 0 {
+		fmt.Fprintf(env.stderr, "more deliveries: add --before %d\n", next)
+	}
+	return nil
+}
+
+func deliveriesReplay(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	fs := newFlagSet(env, "deliveries replay ID", "Process a stored delivery again without the shop re-sending it: its order is read\n"+
+		"with today's settings, new items are enrolled, failed ones get a fresh attempt budget.\n"+
+		"Only authenticated deliveries (those with a stored body) can be replayed.")
+	flags.registerDatabase(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError(fs, "want one delivery id")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		return usageError(fs, "delivery id %q: want a number", pos[0])
+	}
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	res, err := o.Replay(ctx, actor(env), id)
+	if err != nil {
+		return err
+	}
+	d, err := o.DB.OrderDetail(ctx, res.OrderID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "replayed delivery %d as delivery %d: order %d of %s (%s), %d item(s) enqueued\n",
+		id, res.DeliveryID, d.ExternalID, d.Source, d.Status, len(res.Enqueued))
+	return nil
+}

@@ -1,0 +1,656 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+)
+
+const ordersUsage = `Usage: webhook-receiver orders <subcommand> [flags]
+
+Subcommands:
+  list                 list orders, newest first, one line per item
+  show ID              an order with its items, attempts, deliveries and operator actions
+  retry ID             retry the failed items of an order now, with a fresh attempt budget
+  retry --item N[,M]   retry items by id (failed, resolved or retrying)
+  retry --all-failed   retry every failed item matching the filter flags
+  resolve ITEM --note  mark an item resolved by hand, saying why
+
+ID is the shop's order id. Run 'webhook-receiver orders <subcommand> -h' for its flags.
+`
+
+func orders(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, ordersUsage)
+		return ErrUsage
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "list":
+		return ordersList(ctx, env, rest)
+	case "show":
+		return ordersShow(ctx, env, rest)
+	case "retry":
+		return ordersRetry(ctx, env, rest)
+	case "resolve":
+		return ordersResolve(ctx, env, rest)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(env.stdout, ordersUsage)
+		return nil
+	default:
+		fmt.Fprint(env.stderr, ordersUsage)
+		return fmt.Errorf("unknown subcommand %q of orders", sub)
+	}
+}
+
+// registerDatabase registers the flags of commands that only use the
+// configuration and the database.
+func (c *configFlags) registerDatabase(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
+	fs.StringVar(&c.databaseURL, "database-url", "", "database URL (default $WEBHOOK_RECEIVER_DATABASE_URL or sqlite:webhook-receiver.db)")
+}
+
+// parseArgs parses flags placed before, between or after the positional
+// arguments, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return nil, errHelp
+		case err != nil:
+			return nil, ErrUsage
+		case fs.NArg() == 0:
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// usageError prints a command's usage after a message and returns ErrUsage.
+func usageError(fs *flag.FlagSet, format string, a ...any) error {
+	fmt.Fprintf(fs.Output(), format+"\n", a...)
+	fs.Usage()
+	return ErrUsage
+}
+
+// openOps loads the configuration and opens its database for an operator
+// command. The schema must be current: these commands run beside a live
+// service and leave migrating to it (or to 'migrate').
+func openOps(ctx context.Context, env *environment, flags *configFlags) (*ops.Ops, func(), error) {
+	cfg, _, err := flags.load(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: min(cfg.DatabaseMaxConns, 4)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+	}
+	pending, err := db.PendingMigrations(ctx)
+	if err == nil {
+		var queuePending int
+		queuePending, err = jobs.PendingMigrations(ctx, db)
+		pending += queuePending
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if pending > 0 {
+		db.Close()
+		return nil, nil, fmt.Errorf("the database at %s lacks %d migration(s): run 'webhook-receiver migrate' (or start serve) first",
+			config.RedactURL(cfg.DatabaseURL), pending)
+	}
+	// Insert-only: the jobs are worked by serve or worker.
+	queue, err := jobs.New(db, nil, jobs.Options{Workers: 0, MaxAttempts: cfg.MaxAttempts, BatchSize: cfg.LMS.BatchSize})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg}, func() { db.Close() }, nil
+}
+
+// actor names the operator of a command in the actions it records.
+func actor(env *environment) string {
+	if u := env.getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+// filterFlags are the order filters shared by list and retry --all-failed.
+type filterFlags struct {
+	query, status, email, course, platform, source, since, until string
+}
+
+func (f *filterFlags) register(fs *flag.FlagSet, status bool) {
+	fs.StringVar(&f.query, "query", "", "a shop order id, a learner email or a course id / SKU")
+	if status {
+		fs.StringVar(&f.status, "status", "", "item status (pending, retrying, enrolled, allowed, failed, resolved) or order status (NEW, PROCESSING, PROCESSED, ERROR, AWAITING_PAYMENT)")
+	}
+	fs.StringVar(&f.email, "email", "", "learner email (any case)")
+	fs.StringVar(&f.course, "course", "", "course id or SKU")
+	fs.StringVar(&f.platform, "platform", "", "shopify or woocommerce")
+	fs.StringVar(&f.source, "source", "", "shop domain or site URL, exactly as stored")
+	fs.StringVar(&f.since, "since", "", "orders created since: a duration back from now (24h, 7d) or a date or time (2026-11-01, RFC 3339)")
+	fs.StringVar(&f.until, "until", "", "orders created before: same forms as --since")
+}
+
+func (f *filterFlags) filter(now time.Time) (store.OrderFilter, error) {
+	of := store.OrderFilter{Query: f.query, Status: f.status, Email: f.email, Course: f.course, Source: f.source}
+	switch p := enroll.Platform(strings.ToLower(f.platform)); p {
+	case "", enroll.Shopify, enroll.WooCommerce:
+		of.Platform = p
+	default:
+		return of, fmt.Errorf("--platform %q: use shopify or woocommerce", f.platform)
+	}
+	var err error
+	if of.Since, err = parseMoment("--since", f.since, now); err != nil {
+		return of, err
+	}
+	if of.Until, err = parseMoment("--until", f.until, now); err != nil {
+		return of, err
+	}
+	return of, nil
+}
+
+// parseMoment reads a duration back from now (90m, 24h, 7d), a date
+// (midnight UTC) or an RFC 3339 time; "" is the zero time.
+func parseMoment(name, s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q: use a duration back from now (24h, 7d) or a date (2026-11-01) or time (2026-11-01T09:00:00Z)", name, s)
+}
+
+func ordersList(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	var filters filterFlags
+	var limit int
+	var before int64
+	var asJSON bool
+	fs := newFlagSet(env, "orders list", "List orders, newest first, one line per item (orders without items: one line).\nMore pages: pass --before the number printed at the end.")
+	flags.registerDatabase(fs)
+	filters.register(fs, true)
+	fs.IntVar(&limit, "limit", 50, "orders per page, at most 500")
+	fs.Int64Var(&before, "before", 0, "page cursor: orders older than this one (printed after a full page)")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object per order and line")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	f, err := filters.filter(time.Now())
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	f.Limit, f.Before = limit, before
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	list, next, err := o.DB.ListOrders(ctx, f)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		for _, ord := range list {
+			if err := enc.Encode(orderView(ord)); err != nil {
+				return err
+			}
+		}
+	} else {
+		printOrders(env.stdout, list)
+	}
+	if next != 0 {
+		fmt.Fprintf(env.stderr, "more orders: add --before %d\n", next)
+	}
+	return nil
+}
+
+func printOrders(w io.Writer, list []store.OrderRecord) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORDER\tSHOP\tCREATED\tORDER STATUS\tITEM\tLEARNER\tCOURSE\tSTATUS\tATTEMPTS\tLAST ERROR")
+	for _, o := range list {
+		head := fmt.Sprintf("%d\t%s\t%s\t%s", o.ExternalID, o.Source, o.CreatedAt.UTC().Format("2006-01-02 15:04"), o.Status)
+		if len(o.Items) == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\n", head)
+		}
+		for _, it := range o.Items {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\n", head, it.ID, dash(it.Email), course(it), it.Status, it.Attempts, dash(oneLine(it.LastError, 60)))
+		}
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// course is the item's course id, or its SKU until the course is known.
+func course(it store.ItemRecord) string {
+	if it.CourseID != "" {
+		return it.CourseID
+	}
+	return dash(it.SKU)
+}
+
+// oneLine shortens s to one line of at most n characters.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// findOrder finds the order a shop order id names, asking for --source
+// when several shops have one.
+func findOrder(ctx context.Context, db *store.DB, arg, source string) (store.OrderRecord, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return store.OrderRecord{}, fmt.Errorf("order id %q: want the shop's order number", arg)
+	}
+	found, err := db.OrdersByExternalID(ctx, id)
+	if err != nil {
+		return store.OrderRecord{}, err
+	}
+	if source != "" {
+		found = slices.DeleteFunc(found, func(o store.OrderRecord) bool { return !sameSource(o.Source, source) })
+	}
+	switch len(found) {
+	case 0:
+		if source != "" {
+			return store.OrderRecord{}, fmt.Errorf("order %d of %s: %w", id, source, enroll.ErrNotFound)
+		}
+		return store.OrderRecord{}, fmt.Errorf("order %d: %w", id, enroll.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	var shops []string
+	for _, o := range found {
+		shops = append(shops, fmt.Sprintf("%s %s", o.Platform, o.Source))
+	}
+	return store.OrderRecord{}, fmt.Errorf("order %d exists in %d shops (%s): choose one with --source", id, len(found), strings.Join(shops, ", "))
+}
+
+// sameSource compares shop domains and site URLs as the configuration does:
+// ignoring case and a trailing slash.
+func sameSource(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
+}
+
+func ordersShow(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	var source string
+	var asJSON bool
+	fs := newFlagSet(env, "orders show ID", "Show an order (ID is the shop's order id) with its items, every attempt, the deliveries\nthat carried it (headers with signatures masked, body) and what operators did.")
+	flags.registerDatabase(fs)
+	fs.StringVar(&source, "source", "", "shop domain or site URL, when several shops have an order with this id")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError(fs, "want one order id")
+	}
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ord, err := findOrder(ctx, o.DB, pos[0], source)
+	if err != nil {
+		return err
+	}
+	d, err := o.DB.OrderDetail(ctx, ord.ID)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(detailView(d))
+	}
+	printDetail(env.stdout, d)
+	return nil
+}
+
+func printDetail(w io.Writer, d store.OrderDetail) {
+	fmt.Fprintf(w, "Order %d of %s (%s), internal id %d\n", d.ExternalID, d.Source, d.Platform, d.ID)
+	fmt.Fprintf(w, "  status   %s\n  buyer    %s\n  created  %s\n", d.Status, dash(d.Email), d.CreatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "\nItems\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ITEM\tSKU\tLEARNER\tCOURSE\tSTATUS\tATTEMPTS\tUPDATED\tLAST ERROR")
+	for _, it := range d.Items {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, dash(it.SKU), dash(it.Email), dash(it.CourseID), it.Status, it.Attempts,
+			it.UpdatedAt.UTC().Format("2006-01-02 15:04:05"), dash(oneLine(it.LastError, 80)))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nAttempts\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ITEM\tTIME\tOUTCOME\tHTTP\tDETAIL")
+	n := 0
+	for _, it := range d.Items {
+		for _, a := range d.Attempts[it.ID] {
+			n++
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", a.ItemID, a.At.UTC().Format("2006-01-02 15:04:05"), a.Outcome, httpStatus(a.HTTPStatus), dash(oneLine(a.Detail, 100)))
+		}
+	}
+	tw.Flush()
+	if n == 0 {
+		fmt.Fprintln(w, "  (none yet)")
+	}
+	fmt.Fprintf(w, "\nDeliveries\n")
+	for _, dl := range d.Deliveries {
+		fmt.Fprintf(w, "  #%d  %s  %s %s  HTTP %d", dl.ID, dl.ReceivedAt.UTC().Format(time.RFC3339), dl.Platform, dl.Path, dl.Status)
+		if dl.Reason != "" {
+			fmt.Fprintf(w, "  %s", dl.Reason)
+		}
+		fmt.Fprintf(w, "  from %s, %d bytes\n", dash(dl.SourceIP), dl.BodySize)
+		var headers map[string][]string
+		if json.Unmarshal([]byte(dl.Headers), &headers) == nil {
+			for _, k := range slices.Sorted(maps.Keys(headers)) {
+				fmt.Fprintf(w, "    %s: %s\n", k, strings.Join(headers[k], ", "))
+			}
+		}
+		if dl.Body != nil {
+			fmt.Fprintf(w, "    body:\n%s\n", indent(prettyBody(dl.Body), "      "))
+		}
+	}
+	if len(d.Actions) > 0 {
+		fmt.Fprintf(w, "\nActions\n")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  TIME\tACTOR\tACTION\tITEM\tNOTE")
+		for _, a := range d.Actions {
+			item := "-"
+			if a.ItemID != 0 {
+				item = strconv.FormatInt(a.ItemID, 10)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", a.At.UTC().Format("2006-01-02 15:04:05"), a.Actor, a.Action, item, dash(a.Note))
+		}
+		tw.Flush()
+	}
+}
+
+func httpStatus(s int) string {
+	if s == 0 {
+		return "-"
+	}
+	return strconv.Itoa(s)
+}
+
+// prettyBody indents a JSON body; other bodies are shown as they are.
+func prettyBody(body []byte) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
+}
+
+func ordersRetry(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	var filters filterFlags
+	var source, items string
+	var allFailed bool
+	fs := newFlagSet(env, "orders retry ID | --item N[,M...] | --all-failed [filters]",
+		"Retry now, with a fresh attempt budget: the failed items of an order (ID is the shop's order id),\n"+
+			"items by id (failed, resolved or retrying ones), or every failed item matching the filters\n"+
+			"(at most 10000 at a time). A running 'serve' or 'worker' enrolls them.")
+	flags.registerDatabase(fs)
+	fs.BoolVar(&allFailed, "all-failed", false, "retry every failed item matching the filter flags")
+	fs.StringVar(&items, "item", "", "item ids to retry, comma-separated")
+	filters.register(fs, false)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	source = filters.source
+	modes := 0
+	for _, on := range []bool{len(pos) > 0, items != "", allFailed} {
+		if on {
+			modes++
+		}
+	}
+	if modes != 1 || len(pos) > 1 {
+		return usageError(fs, "want one order id, or --item, or --all-failed")
+	}
+	var ids []int64
+	if items != "" {
+		for s := range strings.SplitSeq(items, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				return usageError(fs, "--item %q: want item ids such as 12,13", items)
+			}
+			ids = append(ids, id)
+		}
+	}
+	f, err := filters.filter(time.Now())
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	var retried []int64
+	switch {
+	case allFailed:
+		if retried, err = o.RetryFailed(ctx, actor(env), f); err != nil {
+			return err
+		}
+	case items != "":
+		if retried, err = o.Retry(ctx, actor(env), ids...); err != nil {
+			return err
+		}
+	default:
+		ord, err := findOrder(ctx, o.DB, pos[0], source)
+		if err != nil {
+			return err
+		}
+		for _, it := range ord.Items {
+			if it.Status == enroll.ItemFailed {
+				ids = append(ids, it.ID)
+			}
+		}
+		if len(ids) == 0 {
+			fmt.Fprintf(env.stdout, "order %d of %s has no failed items (status %s)\n", ord.ExternalID, ord.Source, ord.Status)
+			return nil
+		}
+		if retried, err = o.Retry(ctx, actor(env), ids...); err != nil {
+			return err
+		}
+	}
+	if len(retried) == 0 {
+		fmt.Fprintln(env.stdout, "nothing to retry")
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "retried %d item(s): %s\n", len(retried), joinIDs(retried))
+	if len(retried) == ops.MaxRetryFailed {
+		fmt.Fprintf(env.stdout, "that is the most one run retries: run it again for the rest\n")
+	}
+	return nil
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, " ")
+}
+
+func ordersResolve(ctx context.Context, env *environment, args []string) error {
+	var flags configFlags
+	var note string
+	fs := newFlagSet(env, "orders resolve ITEM --note TEXT", "Mark an item (by item id, see 'orders show') resolved by hand: it is not retried and\nits order no longer counts as an error. The note says why; it is recorded with your name.")
+	flags.registerDatabase(fs)
+	fs.StringVar(&note, "note", "", "why the item needs nothing more (required)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError(fs, "want one item id")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		return usageError(fs, "item id %q: want a number", pos[0])
+	}
+	if strings.TrimSpace(note) == "" {
+		return usageError(fs, "--note is required: say why the item needs nothing more")
+	}
+	o, closeDB, err := openOps(ctx, env, &flags)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if err := o.Resolve(ctx, actor(env), id, note); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "item %d resolved\n", id)
+	return nil
+}
+
+// JSON views: stable snake_case names for scripts.
+
+type orderJSON struct {
+	ID         int64          `json:"id"`
+	Platform   string         `json:"platform"`
+	Source     string         `json:"source"`
+	OrderID    int64          `json:"order_id"`
+	BuyerEmail string         `json:"buyer_email"`
+	Status     string         `json:"status"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Items      []itemJSON     `json:"items"`
+	Deliveries []deliveryJSON `json:"deliveries,omitempty"`
+	Actions    []actionJSON   `json:"actions,omitempty"`
+}
+
+type itemJSON struct {
+	ID          int64         `json:"id"`
+	LineItemID  int64         `json:"line_item_id"`
+	SKU         string        `json:"sku"`
+	Email       string        `json:"email"`
+	CourseID    string        `json:"course_id"`
+	Status      string        `json:"status"`
+	Attempts    int           `json:"attempts"`
+	LastError   string        `json:"last_error"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+	AttemptList []attemptJSON `json:"attempt_list,omitempty"`
+}
+
+type attemptJSON struct {
+	At         time.Time `json:"at"`
+	Outcome    string    `json:"outcome"`
+	HTTPStatus int       `json:"http_status"`
+	Detail     string    `json:"detail"`
+}
+
+type deliveryJSON struct {
+	ID         int64               `json:"id"`
+	ReceivedAt time.Time           `json:"received_at"`
+	Platform   string              `json:"platform"`
+	Source     string              `json:"source"`
+	Path       string              `json:"path"`
+	SourceIP   string              `json:"source_ip"`
+	Headers    map[string][]string `json:"headers"`
+	// Body is the JSON body itself, or a string when it is not JSON.
+	Body       json.RawMessage `json:"body,omitempty"`
+	BodyStored bool            `json:"body_stored"`
+	BodySize   int64           `json:"body_size"`
+	BodySHA256 string          `json:"body_sha256"`
+	Status     int             `json:"status"`
+	Reason     string          `json:"reason"`
+}
+
+type actionJSON struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	ItemID int64     `json:"item_id,omitempty"`
+	// DeliveryID is the replayed delivery.
+	DeliveryID int64  `json:"delivery_id,omitempty"`
+	Note       string `json:"note"`
+}
+
+func orderView(o store.OrderRecord) orderJSON {
+	v := orderJSON{ID: o.ID, Platform: string(o.Platform), Source: o.Source, OrderID: o.ExternalID, BuyerEmail: o.Email,
+		Status: string(o.Status), CreatedAt: o.CreatedAt.UTC(), Items: []itemJSON{}}
+	for _, it := range o.Items {
+		v.Items = append(v.Items, itemJSON{ID: it.ID, LineItemID: it.LineItemID, SKU: it.SKU, Email: it.Email, CourseID: it.CourseID,
+			Status: string(it.Status), Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()})
+	}
+	return v
+}
+
+func detailView(d store.OrderDetail) orderJSON {
+	v := orderView(d.OrderRecord)
+	for i := range v.Items {
+		for _, a := range d.Attempts[v.Items[i].ID] {
+			v.Items[i].AttemptList = append(v.Items[i].AttemptList, attemptJSON{At: a.At.UTC(), Outcome: a.Outcome, HTTPStatus: a.HTTPStatus, Detail: a.Detail})
+		}
+	}
+	for _, dl := range d.Deliveries {
+		v.Deliveries = append(v.Deliveries, deliveryView(dl))
+	}
+	for _, a := range d.Actions {
+		v.Actions = append(v.Actions, actionJSON{At: a.At.UTC(), Actor: a.Actor, Action: a.Action, ItemID: a.ItemID, DeliveryID: a.DeliveryID, Note: a.Note})
+	}
+	return v
+}
+
+func deliveryView(d store.DeliveryRecord) deliveryJSON {
+	v := deliveryJSON{ID: d.ID, ReceivedAt: d.ReceivedAt.UTC(), Platform: string(d.Platform), Source: d.Source, Path: d.Path,
+		SourceIP: d.SourceIP, BodyStored: d.HasBody, BodySize: d.BodySize, BodySHA256: d.BodySHA256, Status: d.Status, Reason: d.Reason}
+	json.Unmarshal([]byte(d.Headers), &v.Headers) // stored by us as JSON; an odd value leaves it empty
+	switch {
+	case d.Body == nil:
+	case json.Valid(d.Body):
+		v.Body = json.RawMessage(d.Body)
+	default:
+		v.Body, _ = json.Marshal(string(d.Body))
+	}
+	return v
+}
