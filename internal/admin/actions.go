@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
 // Actions are POST forms that come back (303) to the page they were sent
@@ -90,12 +92,19 @@ func (c *console) action(do func(r *http.Request) (string, error)) http.Handler 
 		}
 		done, err := do(r)
 		var bad badRequest
+		var refusal *ops.Refusal
 		switch {
 		case errors.As(err, &bad):
 			c.fail(w, r, http.StatusBadRequest, bad.error)
 			return
 		case errors.Is(err, enroll.ErrNotFound):
 			c.fail(w, r, http.StatusNotFound, err)
+			return
+		case errors.As(err, &refusal):
+			c.fail(w, r, http.StatusUnprocessableEntity, err)
+			return
+		case errors.Is(err, store.ErrConflict):
+			c.fail(w, r, http.StatusConflict, err)
 			return
 		case err != nil:
 			c.fail(w, r, http.StatusInternalServerError, err)

@@ -460,13 +460,19 @@ func TestResolveReplayAndRetryAllFailed(t *testing.T) {
 
 func TestDashboardAndRejectedDeliveries(t *testing.T) {
 	f := newFixture(t, store.SQLite)
-	f.order(t, 9001, "broken@example.com", "a@example.com")
-	if _, err := f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
+	f.order(t, 9001, "broken@example.com")
+	f.order(t, 9002, "a@example.com") // the last call: enrolled
+	rejected, err := f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
 		Source: "wrong.myshopify.com", Path: "/webhooks/shopify/order/create", SourceIP: "198.51.100.7",
-		Status: 403, Reason: "unknown shop domain"}); err != nil {
+		Status: 403, Reason: "unknown shop domain"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.login(t)
+	status, _, body := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(rejected, 10)}})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "only authenticated deliveries can be replayed") {
+		t.Errorf("replay of a rejected delivery: %d; want 422 and the reason\n%s", status, body)
+	}
 	_, _, page := f.get(t, "/admin/")
 	mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 1", "Reachable")
 	_, _, page = f.get(t, "/admin/deliveries?rejected=1")

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/admin"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/server"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
@@ -70,7 +72,8 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	}
 	writer := db.NewWriter(queue.Enqueue, writerCount, maxBatch)
 	defer writer.Close()
-	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m}
+	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m,
+		Admin: newConsole(cfg, db, queue, logger)}
 	handler := server.NewServer(deps)
 	if name == "worker" {
 		handler = server.NewHealthServer(deps)
@@ -174,4 +177,17 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 	}
+}
+
+// newConsole returns the operator console, or nil when no admin password
+// is configured.
+func newConsole(cfg config.Config, db *store.DB, queue *jobs.Queue, logger *slog.Logger) http.Handler {
+	if !cfg.Admin.Enabled() {
+		return nil
+	}
+	return admin.New(admin.Deps{
+		Logger: logger, DB: db, Admin: cfg.Admin,
+		Ops:      &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg},
+		ClientIP: func(r *http.Request) string { return server.ClientIP(r, cfg.TrustedProxies) },
+	})
 }

@@ -26,6 +26,15 @@ const MaxRetryFailed = 10000
 // body was not stored (rejected, unauthenticated deliveries).
 var ErrNoBody = errors.New("no stored body")
 
+// Refusal is an action the operator asked for that cannot be done as
+// asked; its message says why and is meant to be shown to them.
+type Refusal struct{ err error }
+
+func (r *Refusal) Error() string { return r.err.Error() }
+func (r *Refusal) Unwrap() error { return r.err }
+
+func refuse(format string, args ...any) error { return &Refusal{fmt.Errorf(format, args...)} }
+
 // Ops performs operator actions. Enqueue inserts enrollment jobs (a
 // jobs.Queue's Enqueue, insert-only is enough); Config tells how shops and
 // sites are to be handled on replay.
@@ -80,34 +89,34 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		return store.SaveResult{}, err
 	}
 	if !d.HasBody {
-		return store.SaveResult{}, fmt.Errorf("delivery %d has %w: only authenticated deliveries can be replayed", deliveryID, ErrNoBody)
+		return store.SaveResult{}, refuse("delivery %d has %w: only authenticated deliveries can be replayed", deliveryID, ErrNoBody)
 	}
 	var order enroll.Order
 	awaitingPayment := false
 	switch d.Platform {
 	case enroll.Shopify:
 		if _, ok := o.Config.Shop(d.Source); !ok {
-			return store.SaveResult{}, fmt.Errorf("replay delivery %d: Shopify shop %q is not configured any more", deliveryID, d.Source)
+			return store.SaveResult{}, refuse("replay delivery %d: Shopify shop %q is not configured any more", deliveryID, d.Source)
 		}
 		if order, err = webhook.ParseShopifyOrder(d.Body); err != nil {
-			return store.SaveResult{}, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
+			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
 	case enroll.WooCommerce:
 		site, ok := o.Config.Site(d.Source)
 		if !ok {
-			return store.SaveResult{}, fmt.Errorf("replay delivery %d: WooCommerce site %q is not configured any more", deliveryID, d.Source)
+			return store.SaveResult{}, refuse("replay delivery %d: WooCommerce site %q is not configured any more", deliveryID, d.Source)
 		}
 		if order, err = webhook.ParseWooCommerceOrder(d.Body); err != nil {
-			return store.SaveResult{}, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
+			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
 		if site.RequirePayment && !order.Paid {
 			if !site.AcceptUnpaid {
-				return store.SaveResult{}, fmt.Errorf("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
+				return store.SaveResult{}, refuse("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
 			}
 			awaitingPayment = true
 		}
 	default:
-		return store.SaveResult{}, fmt.Errorf("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
+		return store.SaveResult{}, refuse("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
 	}
 	order.Source = d.Source
 	var headers http.Header

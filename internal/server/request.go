@@ -20,9 +20,9 @@ func maskHeaders(h http.Header) http.Header {
 	return out
 }
 
-// clientIP is the peer address, or, when the peer is a trusted proxy, the
+// ClientIP is the peer address, or, when the peer is a trusted proxy, the
 // nearest address in X-Forwarded-For that is not itself a trusted proxy.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

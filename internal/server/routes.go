@@ -13,6 +13,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	woo := handleWooCommerceOrder(d)
 	webhook("/webhooks/woocommerce/order/create", woo)
 	webhook("/webhooks/woocommerce/order/update", woo)
+	if d.Admin != nil {
+		mux.Handle("/admin/", d.Admin)
+		mux.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+	}
 	addHealthRoutes(mux, d)
 }
 

@@ -23,6 +23,9 @@ type Deps struct {
 	Config config.Config
 	// Metrics count deliveries and serve /metrics; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Admin is the operator console, served under /admin/; nil when it is
+	// not configured.
+	Admin http.Handler
 	// Now tells the time; defaults to time.Now.
 	Now func() time.Time
 }

@@ -130,7 +130,7 @@ func webhookHandler(d Deps, p enroll.Platform, handle func(*incoming) answer) ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in := &incoming{d: d, r: r, start: time.Now(), delivery: store.Delivery{
 			ReceivedAt: d.Now(), Platform: p, Path: r.URL.Path,
-			SourceIP: clientIP(r, d.Config.TrustedProxies), Headers: maskHeaders(r.Header),
+			SourceIP: ClientIP(r, d.Config.TrustedProxies), Headers: maskHeaders(r.Header),
 		}}
 		a := in.readBody(w)
 		if a.status == 0 {
