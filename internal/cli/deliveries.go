@@ -21,22 +21,9 @@ Run 'webhook-receiver deliveries <subcommand> -h' for its flags.
 `
 
 func deliveries(ctx context.Context, env *environment, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(env.stderr, deliveriesUsage)
-		return ErrUsage
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "list":
-		return deliveriesList(ctx, env, rest)
-	case "replay":
-		return deliveriesReplay(ctx, env, rest)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(env.stdout, deliveriesUsage)
-		return nil
-	default:
-		fmt.Fprint(env.stderr, deliveriesUsage)
-		return fmt.Errorf("unknown subcommand %q of deliveries", sub)
-	}
+	return subcommand(ctx, env, args, "deliveries", deliveriesUsage, map[string]command{
+		"list": deliveriesList, "replay": deliveriesReplay,
+	})
 }
 
 func deliveriesList(ctx context.Context, env *environment, args []string) error {

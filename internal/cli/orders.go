@@ -36,26 +36,31 @@ ID is the shop's order id. Run 'webhook-receiver orders <subcommand> -h' for its
 `
 
 func orders(ctx context.Context, env *environment, args []string) error {
+	return subcommand(ctx, env, args, "orders", ordersUsage, map[string]command{
+		"list": ordersList, "show": ordersShow, "retry": ordersRetry, "resolve": ordersResolve,
+	})
+}
+
+// command is a subcommand's entry point.
+type command func(ctx context.Context, env *environment, args []string) error
+
+// subcommand runs the subcommand args[0] of the command name.
+func subcommand(ctx context.Context, env *environment, args []string, name, usage string, subs map[string]command) error {
 	if len(args) == 0 {
-		fmt.Fprint(env.stderr, ordersUsage)
+		fmt.Fprint(env.stderr, usage)
 		return ErrUsage
 	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "list":
-		return ordersList(ctx, env, rest)
-	case "show":
-		return ordersShow(ctx, env, rest)
-	case "retry":
-		return ordersRetry(ctx, env, rest)
-	case "resolve":
-		return ordersResolve(ctx, env, rest)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(env.stdout, ordersUsage)
-		return nil
-	default:
-		fmt.Fprint(env.stderr, ordersUsage)
-		return fmt.Errorf("unknown subcommand %q of orders", sub)
+	sub := args[0]
+	if run, ok := subs[sub]; ok {
+		return run(ctx, env, args[1:])
 	}
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.stderr, usage)
+	return fmt.Errorf("unknown subcommand %q of %s", sub, name)
 }
 
 // registerDatabase registers the flags of commands that only use the
