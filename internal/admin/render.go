@@ -24,6 +24,7 @@ func parsePages() map[string]*template.Template {
 		"statusClass": func(s any) string { return "status-" + strings.ToLower(fmt.Sprint(s)) },
 		"withQuery":   withQuery,
 		"orderURL":    orderURL,
+		"plural":      plural,
 		"count":       func(m map[enroll.ItemStatus]int64, s string) int64 { return m[enroll.ItemStatus(s)] },
 	}
 	pages := map[string]*template.Template{}

@@ -50,7 +50,9 @@ func (c *Client) CourseID(ctx context.Context, sku string) (string, error) {
 	}
 	id := courseInPath.FindString(a.url.Path)
 	if id == "" {
-		return "", fmt.Errorf("course for sku %q: %w (LMS answered %d at %s)", sku, ErrNoCourse, a.status, a.url.Path)
+		// The LMS answered: its status goes with the error, for the record.
+		return "", fmt.Errorf("course for sku %q: %w: %w", sku, ErrNoCourse,
+			&APIError{Op: "course lookup", Status: a.status, Detail: "no course id in " + a.url.Path})
 	}
 	c.courseMu.Lock()
 	c.courses[sku] = cachedCourse{id: id, expires: c.now().Add(courseTTL)}

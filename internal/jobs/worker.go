@@ -270,7 +270,12 @@ func (w *Worker) course(ctx context.Context, it store.Work) (string, outcome, bo
 	c, err := w.lms.CourseID(ctx, it.SKU)
 	switch {
 	case errors.Is(err, edx.ErrNoCourse):
-		return "", failed(err.Error()), false
+		out := failed(err.Error())
+		var apiErr *edx.APIError
+		if errors.As(err, &apiErr) {
+			out.httpStatus = apiErr.Status
+		}
+		return "", out, false
 	case err != nil:
 		return "", fromError(err, ""), false
 	}
