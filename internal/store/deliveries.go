@@ -184,7 +184,8 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 		res.Enqueued = append(res.Enqueued, id)
 		res.skus = append(res.skus, it.SKU)
 	}
-	if len(res.Enqueued) == 0 {
+	// A new order was stored as NEW, which its pending items leave it.
+	if len(res.Enqueued) == 0 || res.NewOrder {
 		return nil
 	}
 	return db.updateOrderStatus(ctx, tx, orderID, now)

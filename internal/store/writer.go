@@ -173,7 +173,11 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 				r.err = r.ctx.Err() // the caller gave up before anything was written
 				continue
 			}
-			r.err = w.saveOne(ctx, tx, "delivery", r)
+			if r.err = w.saveOne(ctx, tx, r); r.err != nil {
+				// The transaction may be unusable now (PostgreSQL aborts it):
+				// write fails as a whole, and each request is tried alone.
+				return r.err
+			}
 			items = append(items, r.res.Enqueued...)
 			skus = append(skus, r.res.skus...)
 		}
@@ -193,11 +197,11 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 	return err
 }
 
-// saveOne stores one request inside its own savepoint.
-func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, savepoint string, r *writeRequest) error {
-	if _, err := w.db.txExec(ctx, tx, "SAVEPOINT "+savepoint); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
-	}
+// saveOne stores one request. A request that fails fails its batch, which
+// is then written request by request: savepoints per request would cost two
+// statements each on the writer, for a case (a database refusing one
+// request's data) that almost never happens.
+func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, r *writeRequest) error {
 	var err error
 	if r.accepted != nil {
 		r.res, err = w.db.saveAccepted(ctx, tx, *r.accepted)
@@ -206,13 +210,6 @@ func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, savepoint string, r *w
 	}
 	if err != nil {
 		r.res = SaveResult{}
-		if _, rerr := w.db.txExec(ctx, tx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
-			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rerr))
-		}
-		return err
 	}
-	if _, err := w.db.txExec(ctx, tx, "RELEASE SAVEPOINT "+savepoint); err != nil {
-		return fmt.Errorf("release savepoint: %w", err)
-	}
-	return nil
+	return err
 }
