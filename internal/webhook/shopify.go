@@ -29,10 +29,72 @@ type shopifyProperty struct {
 	Value json.RawMessage `json:"value"`
 }
 
+// shopifyTyped is an order of the usual shape, decoded in one pass. An
+// element that is null, or any container of another type, sends the body
+// to the field-by-field reading, which decides what it means.
+type shopifyTyped struct {
+	ID       json.RawMessage `json:"id"`
+	Email    json.RawMessage `json:"email"`
+	Customer *struct {
+		Email json.RawMessage `json:"email"`
+	} `json:"customer"`
+	LineItems []*struct {
+		ID         json.RawMessage    `json:"id"`
+		SKU        json.RawMessage    `json:"sku"`
+		Properties []*shopifyProperty `json:"properties"`
+	} `json:"line_items"`
+}
+
 // ParseShopifyOrder reads the body of a Shopify orders/create webhook.
 // Source is left for the caller, who has it from a header. Shopify orders
 // are always Paid (see enroll.Order).
 func ParseShopifyOrder(body []byte) (enroll.Order, error) {
+	if order, ok := parseShopifyTyped(body); ok {
+		return order, nil
+	}
+	return parseShopifyFields(body)
+}
+
+// parseShopifyTyped reads an order of the usual shape in one pass over the
+// body; ok is false for any other shape. It returns what parseShopifyFields
+// returns for the same body.
+func parseShopifyTyped(body []byte) (enroll.Order, bool) {
+	var in shopifyTyped
+	if json.Unmarshal(body, &in) != nil {
+		return enroll.Order{}, false
+	}
+	id, err := orderID(in.ID)
+	if err != nil {
+		return enroll.Order{}, false
+	}
+	order := enroll.Order{Platform: enroll.Shopify, ID: id, Email: str(in.Email), Paid: true}
+	if in.Customer != nil {
+		order.Email = firstNonEmpty(str(in.Customer.Email), order.Email)
+	}
+	for _, li := range in.LineItems {
+		if li == nil {
+			return enroll.Order{}, false
+		}
+		itemID, err := parseID(li.ID)
+		if err != nil {
+			return enroll.Order{}, false
+		}
+		learner := ""
+		for _, p := range li.Properties {
+			if p != nil && str(p.Name) == "email" {
+				learner = str(p.Value)
+				break
+			}
+		}
+		order.Items = append(order.Items, enroll.Item{LineItemID: itemID, SKU: str(li.SKU),
+			Email: firstNonEmpty(learner, order.Email)})
+	}
+	return order, true
+}
+
+// parseShopifyFields reads an order field by field, so that a field of an
+// odd shape costs that field only.
+func parseShopifyFields(body []byte) (enroll.Order, error) {
 	var in shopifyOrder
 	if err := decodeOrder(body, &in); err != nil {
 		return enroll.Order{}, err

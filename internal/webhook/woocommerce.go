@@ -32,9 +32,73 @@ type wooInputField struct {
 	Value json.RawMessage `json:"_value"`
 }
 
+// wooTyped is an order of the usual shape, decoded in one pass (see
+// shopifyTyped).
+type wooTyped struct {
+	ID          json.RawMessage `json:"id"`
+	DatePaidGMT json.RawMessage `json:"date_paid_gmt"`
+	Billing     *struct {
+		Email json.RawMessage `json:"email"`
+	} `json:"billing"`
+	LineItems []*struct {
+		ID       json.RawMessage `json:"id"`
+		SKU      json.RawMessage `json:"sku"`
+		MetaData []*wooMeta      `json:"meta_data"`
+	} `json:"line_items"`
+}
+
 // ParseWooCommerceOrder reads the body of a WooCommerce order.created
 // webhook. Source is left for the caller, who has it from a header.
 func ParseWooCommerceOrder(body []byte) (enroll.Order, error) {
+	if order, ok := parseWooTyped(body); ok {
+		return order, nil
+	}
+	return parseWooFields(body)
+}
+
+// parseWooTyped reads an order of the usual shape in one pass over the
+// body; ok is false for any other shape. It returns what parseWooFields
+// returns for the same body.
+func parseWooTyped(body []byte) (enroll.Order, bool) {
+	var in wooTyped
+	if json.Unmarshal(body, &in) != nil {
+		return enroll.Order{}, false
+	}
+	id, err := orderID(in.ID)
+	if err != nil {
+		return enroll.Order{}, false
+	}
+	order := enroll.Order{Platform: enroll.WooCommerce, ID: id, Paid: str(in.DatePaidGMT) != ""}
+	if in.Billing != nil {
+		order.Email = str(in.Billing.Email)
+	}
+	for _, li := range in.LineItems {
+		if li == nil {
+			return enroll.Order{}, false
+		}
+		itemID, err := parseID(li.ID)
+		if err != nil {
+			return enroll.Order{}, false
+		}
+		learner := ""
+		for _, m := range li.MetaData {
+			if m == nil {
+				continue
+			}
+			var found bool
+			if learner, found = wooInput(m.Value); found {
+				break
+			}
+		}
+		order.Items = append(order.Items, enroll.Item{LineItemID: itemID, SKU: str(li.SKU),
+			Email: firstNonEmpty(learner, order.Email)})
+	}
+	return order, true
+}
+
+// parseWooFields reads an order field by field, so that a field of an odd
+// shape costs that field only.
+func parseWooFields(body []byte) (enroll.Order, error) {
 	var in wooOrder
 	if err := decodeOrder(body, &in); err != nil {
 		return enroll.Order{}, err
@@ -88,14 +152,27 @@ func wooLearner(metaData json.RawMessage) string {
 		if json.Unmarshal(raw, &m) != nil {
 			continue
 		}
-		fields := elements(m.Value)
-		if len(fields) == 0 || fields[0][0] != '{' {
-			continue
-		}
-		var f wooInputField
-		if json.Unmarshal(fields[0], &f) == nil && str(f.Type) == "email" {
-			return str(f.Value)
+		if email, found := wooInput(m.Value); found {
+			return email
 		}
 	}
 	return ""
+}
+
+// wooInput reads a meta value that is a list of input fields starting with
+// an email field: found tells it is one, email is its value ("" when that
+// is not a string).
+func wooInput(value json.RawMessage) (email string, found bool) {
+	if len(value) == 0 || value[0] != '[' {
+		return "", false // most values are strings: no need to decode them
+	}
+	fields := elements(value)
+	if len(fields) == 0 || fields[0][0] != '{' {
+		return "", false
+	}
+	var f wooInputField
+	if json.Unmarshal(fields[0], &f) == nil && str(f.Type) == "email" {
+		return str(f.Value), true
+	}
+	return "", false
 }

@@ -150,5 +150,12 @@ func FuzzParseWooCommerceOrder(f *testing.F) {
 		if err == nil && order.ID <= 0 {
 			t.Errorf("order id %d accepted", order.ID)
 		}
+		// The one-pass reading agrees with the field-by-field one.
+		if typed, ok := parseWooTyped(body); ok {
+			fields, err := parseWooFields(body)
+			if err != nil || !cmp.Equal(typed, fields) {
+				t.Errorf("one pass: %+v\nfield by field: %+v, %v", typed, fields, err)
+			}
+		}
 	})
 }
