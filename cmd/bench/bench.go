@@ -95,7 +95,8 @@ func (b *bench) runRemote(ctx context.Context, rep *report) error {
 }
 
 // runLocal builds the service and measures it on SQLite, with the floor,
-// and on PostgreSQL when TEST_DATABASE_URL is set (not in smoke runs).
+// and on PostgreSQL when TEST_DATABASE_URL is set (not in smoke runs):
+// the steps, or a backlog or throttled run when the options ask for one.
 func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *report) (err error) {
 	root, err := repoRoot()
 	if err != nil {
@@ -111,8 +112,15 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 	if err != nil {
 		return err
 	}
+	measure := b.runBackend
+	switch {
+	case b.opts.backlog > 0:
+		measure = b.runBacklog
+	case b.opts.throttled > 0:
+		measure = b.runThrottled
+	}
 	sqliteURL := "sqlite:" + filepath.Join(dir, "bench.db")
-	if err := b.runBackend(ctx, rep, sqliteBackend, bin, sqliteURL, filepath.Join(dir, "floor.db"), getenv); err != nil {
+	if err := measure(ctx, rep, sqliteBackend, bin, sqliteURL, filepath.Join(dir, "floor.db"), getenv); err != nil {
 		return err
 	}
 	server := getenv("TEST_DATABASE_URL")
@@ -124,7 +132,7 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 		return err
 	}
 	defer func() { err = errors.Join(err, pg.drop()) }()
-	return b.runBackend(ctx, rep, postgresBackend, bin, pg.url, "", getenv)
+	return measure(ctx, rep, postgresBackend, bin, pg.url, "", getenv)
 }
 
 // runBackend starts the service on one database and a fresh fake LMS, runs
@@ -140,7 +148,7 @@ func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, datab
 	lms := edxtest.Start()
 	defer lms.Close()
 	lms.SetThrottle(b.opts.throttle)
-	env := serviceEnv(databaseURL, lms, b.opts.signing, getenv)
+	env := serviceEnv(databaseURL, lms, b.opts, getenv)
 	fmt.Fprintf(b.progress, "starting the service on %s\n", backend)
 	svc, firstStart, err := startService(ctx, b.client, bin, env)
 	if err != nil {
@@ -260,6 +268,9 @@ type enrollResult struct {
 	arrived  int // enrollments the fake LMS recorded during the step
 	calls    int // bulk-enroll calls it received during the step
 	missing  int // enrollments still expected when the wait ended
+	// reached is when 50, 90 and 99 % of want had arrived, from the
+	// start; 0 when not (long waits only).
+	reached [3]time.Duration
 }
 
 // waitEnrollments polls the fake LMS until it has recorded want

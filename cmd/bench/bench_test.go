@@ -10,24 +10,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
 )
 
 // TestSmoke runs the benchmark as CI does: it builds the service, loads it
 // and the floor with a few hundred signed orders, and fails on any non-200
 // answer or missing enrollment.
 func TestSmoke(t *testing.T) {
-	getenv := func(k string) string {
-		if k == "TEST_DATABASE_URL" {
-			return "" // smoke runs are SQLite only anyway
-		}
-		return os.Getenv(k)
-	}
-	var stdout, stderr bytes.Buffer
-	if err := run(t.Context(), []string{"bench", "--smoke"}, getenv, &stdout, &stderr); err != nil {
-		t.Fatalf("bench --smoke: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
-	}
+	out := smokeRun(t)
 	rows := map[string][]string{}
-	for line := range strings.Lines(stdout.String()) {
+	for line := range strings.Lines(out) {
 		f := strings.Fields(line)
 		if len(f) == len(columns()) && f[1] == "8" {
 			rows[f[0]] = f
@@ -36,7 +29,7 @@ func TestSmoke(t *testing.T) {
 	for _, backend := range []string{floorBackend, sqliteBackend} {
 		row, ok := rows[backend]
 		if !ok {
-			t.Fatalf("no %s row at concurrency 8 in:\n%s", backend, &stdout)
+			t.Fatalf("no %s row at concurrency 8 in:\n%s", backend, out)
 		}
 		if row[6] != "0" {
 			t.Errorf("%s: %s non-200 answers", backend, row[6])
@@ -45,6 +38,41 @@ func TestSmoke(t *testing.T) {
 	if got := rows[sqliteBackend][7]; got == "-" || got == "timeout" {
 		t.Errorf("sqlite enrollments/s = %s, want a rate", got)
 	}
+}
+
+// TestSmokeBacklog runs a small backlog run: orders wait for a down LMS,
+// then drain once it is back, with no item failed.
+func TestSmokeBacklog(t *testing.T) {
+	out := smokeRun(t, "--backlog", "200", "--watch", "1s", "--retry-delay", "200ms")
+	if !strings.Contains(out, "time to drain once the LMS is back") {
+		t.Errorf("no backlog table in:\n%s", out)
+	}
+}
+
+// TestSmokeThrottled runs a small throttled run. Its calls stay within the
+// throttle: a 429 would hold the run for most of a minute.
+func TestSmokeThrottled(t *testing.T) {
+	out := smokeRun(t, "--throttled", "200")
+	if !strings.Contains(out, "enrollments per call answered 200") {
+		t.Errorf("no throttled table in:\n%s", out)
+	}
+}
+
+// smokeRun runs the benchmark with --smoke and args, which fails on any
+// non-200 answer, missing enrollment or failed item, and returns its report.
+func smokeRun(t *testing.T, args ...string) string {
+	t.Helper()
+	getenv := func(k string) string {
+		if k == "TEST_DATABASE_URL" {
+			return "" // smoke runs are SQLite only anyway
+		}
+		return os.Getenv(k)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), append([]string{"bench", "--smoke"}, args...), getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("bench --smoke %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, &stdout, &stderr)
+	}
+	return stdout.String()
 }
 
 func TestParseOptions(t *testing.T) {
@@ -80,6 +108,76 @@ func TestParseOptions(t *testing.T) {
 				t.Errorf("concurrency %v requests %d, want %v %d", o.concurrency, o.requests, tt.concurrency, tt.requests)
 			}
 		})
+	}
+}
+
+// TestParseRunOptions: the backlog and throttled runs take their senders
+// from --concurrency when given, and the throttled run throttles like Open
+// edX unless told otherwise.
+func TestParseRunOptions(t *testing.T) {
+	tests := []struct {
+		args     []string
+		fill     int
+		throttle int
+		wantErr  bool
+	}{
+		{args: []string{"--backlog", "100"}, fill: fillConcurrency},
+		{args: []string{"--backlog", "100", "--concurrency", "1"}, fill: 1},
+		{args: []string{"--throttled", "100"}, fill: fillConcurrency, throttle: openEdXThrottle},
+		{args: []string{"--throttled", "100", "--lms-throttle", "60", "--concurrency", "4"}, fill: 4, throttle: 60},
+		{args: []string{"--backlog", "100", "--concurrency", "1,8"}, wantErr: true},
+		{args: []string{"--backlog", "100", "--throttled", "100"}, wantErr: true},
+		{args: []string{"--backlog", "100", "--url", "http://127.0.0.1:1"}, wantErr: true},
+		{args: []string{"--backlog", "100", "--watch", "0s"}, wantErr: true},
+		{args: []string{"--throttled", "-1"}, wantErr: true},
+		{args: []string{"--arrival", "-1"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o, err := parseOptions(append([]string{"bench"}, tt.args...), &bytes.Buffer{})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("no error; options %+v", o)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.fill != tt.fill || o.throttle != tt.throttle {
+				t.Errorf("senders %d, throttle %d; want %d, %d", o.fill, o.throttle, tt.fill, tt.throttle)
+			}
+		})
+	}
+}
+
+// TestEnrollmentsOverTime: the throttle-bound rate leaves out the burst
+// before the first 429 and counts the wait after it.
+func TestEnrollmentsOverTime(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	call := func(at time.Duration, status, learners int) edxtest.Call {
+		return edxtest.Call{Time: start.Add(at), Status: status, Courses: []string{firstCourse}, Identifiers: make([]string, learners)}
+	}
+	calls := []edxtest.Call{
+		call(time.Second, http.StatusOK, 50),
+		call(2*time.Second, http.StatusOK, 50),
+		call(10*time.Second, http.StatusTooManyRequests, 50),
+		call(61*time.Second, http.StatusOK, 50),
+		call(70*time.Second, http.StatusOK, 40),
+	}
+	minutes, rate := enrollmentsOverTime(calls, start)
+	if want := []int{100, 90}; !slices.Equal(minutes, want) {
+		t.Errorf("per minute %v, want %v", minutes, want)
+	}
+	if want := 90.0 / 60; rate != want {
+		t.Errorf("rate %v, want %v", rate, want)
+	}
+	if _, rate := enrollmentsOverTime(calls[:2], start); rate != -1 {
+		t.Errorf("rate without a 429 = %v, want -1", rate)
+	}
+	s := countCalls(calls)
+	if s.calls != 5 || s.ok != 4 || s.throttled != 1 || s.identifiers != 190 || s.enrolledTwice(180) != 10 {
+		t.Errorf("countCalls = %+v", s)
 	}
 }
 

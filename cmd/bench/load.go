@@ -36,21 +36,34 @@ type loadResult struct {
 }
 
 // load sends orders to baseURL from c concurrent senders until the step's
-// request count or duration is used up.
+// request count or duration is used up; with opts.arrival set, no faster
+// than that many orders a second in all.
 func load(ctx context.Context, client *http.Client, o *orders, baseURL string, c int, opts options) loadResult {
 	var taken atomic.Int64
-	deadline := time.Now().Add(opts.duration)
+	start := time.Now()
+	deadline := start.Add(opts.duration)
 	more := func() bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		if opts.requests > 0 {
-			return taken.Add(1) <= int64(opts.requests)
+		k := taken.Add(1)
+		if opts.requests > 0 && k > int64(opts.requests) || opts.requests == 0 && !time.Now().Before(deadline) {
+			return false
 		}
-		return time.Now().Before(deadline)
+		if opts.arrival > 0 {
+			// The k-th order is due (k-1)/arrival seconds after the start.
+			due := start.Add(time.Duration(float64(k-1) / opts.arrival * float64(time.Second)))
+			t := time.NewTimer(time.Until(due))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return false
+			case <-t.C:
+			}
+		}
+		return true
 	}
 	results := make([]loadResult, c)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range results {
 		wg.Go(func() { results[i] = send(ctx, client, o, baseURL, more) })

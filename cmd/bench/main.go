@@ -12,6 +12,8 @@
 //	go run ./cmd/bench --markdown                   print Markdown tables (docs/performance.md)
 //	go run ./cmd/bench --smoke                      short CI run; fails on any error
 //	go run ./cmd/bench --url http://127.0.0.1:8000  drive a service that is already running
+//	go run ./cmd/bench --backlog 100000             memory with 100,000 items waiting for a down LMS, then the drain
+//	go run ./cmd/bench --throttled 20000            20,000 enrollments through an LMS throttled like Open edX
 package main
 
 import (

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,26 +70,64 @@ func readCPU(pid int) (time.Duration, error) {
 // returned function is called; that function returns the peak in bytes, or
 // -1 when no sample could be read.
 func sampleRSS(pid int) (stop func() int64) {
-	quit := make(chan struct{})
-	peak := make(chan int64, 1)
+	m := watchRSS(pid)
+	return func() int64 {
+		m.stop()
+		peak, _ := m.read()
+		return peak
+	}
+}
+
+// rssWatch samples a process's resident memory every rssEvery, for runs
+// that read it while it goes on and measure it in phases.
+type rssWatch struct {
+	mu         sync.Mutex
+	peak, last int64 // bytes; -1 until a sample was read
+	quit, done chan struct{}
+	once       sync.Once
+}
+
+// watchRSS starts sampling; stop ends it.
+func watchRSS(pid int) *rssWatch {
+	w := &rssWatch{peak: -1, last: -1, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		highest := int64(-1)
+		defer close(w.done)
 		tick := time.NewTicker(rssEvery)
 		defer tick.Stop()
 		for {
-			if rss, err := readRSS(pid); err == nil && rss > highest {
-				highest = rss
+			if rss, err := readRSS(pid); err == nil {
+				w.mu.Lock()
+				w.last, w.peak = rss, max(w.peak, rss)
+				w.mu.Unlock()
 			}
 			select {
-			case <-quit:
-				peak <- highest
+			case <-w.quit:
 				return
 			case <-tick.C:
 			}
 		}
 	}()
-	return func() int64 {
-		close(quit)
-		return <-peak
-	}
+	return w
+}
+
+// read returns the peak since the start or the last phase, and the latest sample.
+func (w *rssWatch) read() (peak, last int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.peak, w.last
+}
+
+// phase returns the peak so far and starts a new one from the latest sample.
+func (w *rssWatch) phase() (peak int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	peak, w.peak = w.peak, w.last
+	return peak
+}
+
+// stop ends the sampling; read still answers afterwards. It may be called
+// more than once.
+func (w *rssWatch) stop() {
+	w.once.Do(func() { close(w.quit) })
+	<-w.done
 }

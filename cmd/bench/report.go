@@ -39,6 +39,8 @@ type report struct {
 	header    [][2]string
 	results   []result
 	processes []processResult
+	backlogs  []backlogResult
+	throttles []throttleResult
 }
 
 // columns heads the table of results.
@@ -223,7 +225,23 @@ func (rep *report) write(w io.Writer, markdown bool) error {
 		_, err := fmt.Fprintf(w, "%s%s: %s\n", listMark(markdown), h[0], h[1])
 		errs = append(errs, err)
 	}
-	errs = append(errs, write(w, columns(), rows))
+	if len(rows) > 0 {
+		errs = append(errs, write(w, columns(), rows))
+	}
+	if len(rep.backlogs) > 0 {
+		head := []string{"backlog, LMS down"}
+		for _, r := range rep.backlogs {
+			head = append(head, r.backend)
+		}
+		errs = append(errs, write(w, head, backlogRows(rep.backlogs)))
+	}
+	if len(rep.throttles) > 0 {
+		head := []string{fmt.Sprintf("LMS throttled at %d calls a minute", rep.throttles[0].perMinute)}
+		for _, r := range rep.throttles {
+			head = append(head, r.backend)
+		}
+		errs = append(errs, write(w, head, throttleRows(rep.throttles)))
+	}
 	if len(procs) > 0 {
 		errs = append(errs, write(w, processColumns(), procs))
 	}
@@ -278,9 +296,15 @@ func writeMarkdown(w io.Writer, columns []string, rows [][]string) error {
 }
 
 // smokeFailures is the verdict of a smoke run: every webhook answered 200
-// and every enrollment arrived.
+// and every enrollment arrived, and no item failed.
 func (rep *report) smokeFailures() error {
 	var errs []error
+	for _, r := range rep.backlogs {
+		errs = append(errs, runFailures(r.backend+" backlog", r.fill, r.drain, r.drained)...)
+	}
+	for _, r := range rep.throttles {
+		errs = append(errs, runFailures(r.backend+" throttled", r.fill, r.enroll, r.state)...)
+	}
 	for _, r := range rep.results {
 		if r.load.rejected > 0 {
 			errs = append(errs, fmt.Errorf("%s at concurrency %d: %d of %d webhooks not answered 200; first: %s",
@@ -295,4 +319,19 @@ func (rep *report) smokeFailures() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runFailures checks a backlog or throttled run.
+func runFailures(name string, l loadResult, e enrollResult, st dbState) []error {
+	var errs []error
+	if l.rejected > 0 || l.accepted == 0 {
+		errs = append(errs, fmt.Errorf("%s: %d of %d webhooks not answered 200; first: %s", name, l.rejected, l.rejected+l.accepted, l.firstFail))
+	}
+	if e.missing > 0 {
+		errs = append(errs, fmt.Errorf("%s: %d of %d enrollments missing after %s", name, e.missing, e.want, e.took.Round(time.Millisecond)))
+	}
+	if n := st.failed(); n > 0 {
+		errs = append(errs, fmt.Errorf("%s: %d items failed", name, n))
+	}
+	return errs
 }

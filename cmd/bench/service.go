@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,21 +58,29 @@ func buildService(ctx context.Context, root, dir string) (string, error) {
 }
 
 // serviceEnv configures the service for the fake LMS and the shop and site
-// the orders come from. Only the Go runtime's tuning variables are passed
-// through, so settings of the caller's own receiver cannot skew the run.
-func serviceEnv(databaseURL string, lms *edxtest.LMS, s signing, getenv func(string) string) []string {
+// the orders come from, with the tuning the run asks for. Only the Go
+// runtime's tuning variables are passed through, so settings of the caller's
+// own receiver cannot skew the run.
+func serviceEnv(databaseURL string, lms *edxtest.LMS, o options, getenv func(string) string) []string {
+	s := o.signing
 	env := []string{
 		"WEBHOOK_RECEIVER_DATABASE_URL=" + databaseURL,
 		"WEBHOOK_RECEIVER_LMS_BASE_URL=" + lms.URL,
 		"WEBHOOK_RECEIVER_OAUTH2_KEY=" + lms.ClientID,
 		"WEBHOOK_RECEIVER_OAUTH2_SECRET=" + lms.ClientSecret,
-		"WEBHOOK_RECEIVER_LMS_RATE_LIMIT=0",
+		"WEBHOOK_RECEIVER_LMS_RATE_LIMIT=" + strconv.FormatFloat(o.rateLimit, 'g', -1, 64),
 		"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN=" + s.shopDomain,
 		"WEBHOOK_RECEIVER_SHOPIFY_SECRET=" + s.shopifySecret,
 		"WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE=" + s.wooSource,
 		"WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET=" + s.wooSecret,
 		"WEBHOOK_RECEIVER_LOG_LEVEL=warn",
 		"WEBHOOK_RECEIVER_WORKERS=" + benchWorkers,
+	}
+	if o.batchSize > 0 {
+		env = append(env, "WEBHOOK_RECEIVER_LMS_BATCH_SIZE="+strconv.Itoa(o.batchSize))
+	}
+	if o.backlog > 0 {
+		env = append(env, "WEBHOOK_RECEIVER_RETRY_DELAY="+o.retryDelay.String())
 	}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"} {
 		if v := getenv(k); v != "" {
