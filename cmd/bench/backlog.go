@@ -79,10 +79,13 @@ func (b *bench) runBacklog(ctx context.Context, rep *report, backend, bin, datab
 
 	fmt.Fprintln(b.progress, "the LMS is back; draining")
 	lms.SetDown(false) // a down LMS answers before it records calls: all it has recorded come after this
-	r.drain, err = waitAll(ctx, lms, databaseURL, itemsPerOrder*r.fill.accepted, time.Now(), b.opts.drainTimeout, b.progress)
+	back := time.Now()
+	r.drain, err = waitAll(ctx, lms, databaseURL, itemsPerOrder*r.fill.accepted, back, b.opts.drainTimeout, b.progress)
 	if err != nil {
 		return err
 	}
+	calls := lms.Calls()
+	r.drain.reached = reachedAt(calls, back, r.drain.want)
 	r.drainPeak = mem.phase()
 	_, r.afterDrain = mem.read()
 	if r.drained, err = readState(ctx, databaseURL); err != nil {
@@ -91,7 +94,7 @@ func (b *bench) runBacklog(ctx context.Context, rep *report, backend, bin, datab
 	if r.headroom, err = readHeadroom(ctx, databaseURL); err != nil {
 		return err
 	}
-	r.calls = countCalls(lms.Calls())
+	r.calls = countCalls(calls)
 	if svc.exited() {
 		return fmt.Errorf("the service exited during the backlog run: %v\n%s", svc.err, svc.logs)
 	}

@@ -269,7 +269,7 @@ type enrollResult struct {
 	calls    int // bulk-enroll calls it received during the step
 	missing  int // enrollments still expected when the wait ended
 	// reached is when 50, 90 and 99 % of want had arrived, from the
-	// start; 0 when not (long waits only).
+	// start; 0 when not (backlog and throttled runs only).
 	reached [3]time.Duration
 }
 

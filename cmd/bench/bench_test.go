@@ -152,7 +152,8 @@ func TestParseRunOptions(t *testing.T) {
 }
 
 // TestEnrollmentsOverTime: the throttle-bound rate leaves out the burst
-// before the first 429 and counts the wait after it.
+// before the first 429 and counts the wait after it; shares of the
+// enrollments are timed by the calls that made them.
 func TestEnrollmentsOverTime(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	call := func(at time.Duration, status, learners int) edxtest.Call {
@@ -174,6 +175,9 @@ func TestEnrollmentsOverTime(t *testing.T) {
 	}
 	if _, rate := enrollmentsOverTime(calls[:2], start); rate != -1 {
 		t.Errorf("rate without a 429 = %v, want -1", rate)
+	}
+	if got, want := reachedAt(calls, start, 190), [3]time.Duration{2 * time.Second, 70 * time.Second, 70 * time.Second}; got != want {
+		t.Errorf("50, 90, 99 %% reached at %v, want %v", got, want)
 	}
 	s := countCalls(calls)
 	if s.calls != 5 || s.ok != 4 || s.throttled != 1 || s.identifiers != 190 || s.enrolledTwice(180) != 10 {

@@ -26,19 +26,10 @@ func waitAll(ctx context.Context, lms *edxtest.LMS, databaseURL string, want int
 	defer cancel()
 	poll := time.NewTicker(enrollPoll)
 	defer poll.Stop()
-	// The shares of want, in percent, whose arrival r.reached times: a long
-	// tail shows as a gap between the last two.
-	shares := [len(r.reached)]int{50, 90, 99}
 	lastState, lastProgress := time.Now(), time.Now()
 wait:
 	for {
-		n := lms.Enrollments()
-		for i, share := range shares {
-			if r.reached[i] == 0 && n*100 >= want*share {
-				r.reached[i] = time.Since(start)
-			}
-		}
-		if n >= want {
+		if lms.Enrollments() >= want {
 			break
 		}
 		select {
@@ -102,6 +93,27 @@ func countCalls(calls []edxtest.Call) callStats {
 		}
 	}
 	return s
+}
+
+// reachedAt tells when calls answered 200 had asked for 50, 90 and 99 %
+// of want enrollments, counted from start; 0 for a share never reached. A
+// long tail shows as a gap between the last two.
+func reachedAt(calls []edxtest.Call, start time.Time, want int) [3]time.Duration {
+	shares := [3]int{50, 90, 99}
+	var reached [3]time.Duration
+	n := 0
+	for _, c := range calls {
+		if c.Status != http.StatusOK {
+			continue
+		}
+		n += len(c.Identifiers) * len(c.Courses)
+		for i, share := range shares {
+			if reached[i] == 0 && n*100 >= want*share {
+				reached[i] = c.Time.Sub(start)
+			}
+		}
+	}
+	return reached
 }
 
 // perCall is how many enrollments a successful call carried on average.

@@ -67,6 +67,7 @@ func (b *bench) runThrottled(ctx context.Context, rep *report, backend, bin, dat
 	}
 	calls := lms.Calls()
 	r.calls = countCalls(calls)
+	r.enroll.reached = reachedAt(calls, r.fill.start, r.enroll.want)
 	r.minutes, r.sustained = enrollmentsOverTime(calls, r.fill.start)
 	if r.state, err = readState(ctx, databaseURL); err != nil {
 		return err
