@@ -14,68 +14,105 @@ import (
 )
 
 // Actions are POST forms that come back (303) to the page they were sent
-// from, with a sentence saying what was done. Each is recorded in the
-// database with the operator's name.
+// from, which then says what was done. Each is recorded in the database
+// with the operator's name.
+
+// done is what an action did, carried to the page it returns to as query
+// parameters: that page builds its sentence from them, so a link cannot
+// make the console say anything else.
+type done struct {
+	kind     string // retried, retried-failed, resolved, replayed
+	n        int
+	delivery int64
+}
+
+func (d done) query(q url.Values) {
+	q.Set("done", d.kind)
+	q.Set("n", strconv.Itoa(d.n))
+	if d.delivery != 0 {
+		q.Set("delivery", strconv.FormatInt(d.delivery, 10))
+	}
+}
+
+// flash is the sentence for the action a page's query says was done; ""
+// for none.
+func flash(q url.Values) string {
+	n, _ := strconv.Atoi(q.Get("n"))
+	delivery, _ := strconv.ParseInt(q.Get("delivery"), 10, 64)
+	switch q.Get("done") {
+	case "retried":
+		return plural(n, "item") + " queued for enrollment now."
+	case "retried-failed":
+		return plural(n, "failed item") + " queued for enrollment now."
+	case "resolved":
+		return plural(n, "item") + " marked resolved."
+	case "replayed":
+		return fmt.Sprintf("Delivery %d replayed: %s queued.", delivery, plural(n, "item"))
+	}
+	return ""
+}
 
 func (c *console) handleRetry() http.Handler {
-	return c.action(func(r *http.Request) (string, error) {
+	return c.action(func(r *http.Request) (done, error) {
 		ids, err := formIDs(r, "item_id")
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
 		retried, err := c.Ops.Retry(r.Context(), user(r), ids...)
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
-		return fmt.Sprintf("%s queued for enrollment now.", plural(len(retried), "item")), nil
+		return done{kind: "retried", n: len(retried)}, nil
 	})
 }
 
 func (c *console) handleRetryFailed() http.Handler {
-	return c.action(func(r *http.Request) (string, error) {
+	return c.action(func(r *http.Request) (done, error) {
 		f, err := orderFilter(r.PostForm, c.Now())
 		if err != nil {
-			return "", badRequest{err}
+			return done{}, badRequest{err}
 		}
-		f.Status = ""
+		if f.Query == "" && f.Platform == "" && f.Source == "" && f.Since.IsZero() && f.Until.IsZero() {
+			return done{}, badRequest{errors.New("search first: Retry all failed takes the failed items of the orders a search finds")}
+		}
 		retried, err := c.Ops.RetryFailed(r.Context(), user(r), f)
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
-		return fmt.Sprintf("%s queued for enrollment now.", plural(len(retried), "failed item")), nil
+		return done{kind: "retried-failed", n: len(retried)}, nil
 	})
 }
 
 func (c *console) handleResolve() http.Handler {
-	return c.action(func(r *http.Request) (string, error) {
+	return c.action(func(r *http.Request) (done, error) {
 		ids, err := formIDs(r, "item_id")
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
 		note := strings.TrimSpace(r.PostFormValue("note"))
 		if note == "" {
-			return "", badRequest{errors.New("say in the note how the item was resolved")}
+			return done{}, badRequest{errors.New("say in the note how the item was resolved")}
 		}
 		for _, id := range ids {
 			if err := c.Ops.Resolve(r.Context(), user(r), id, note); err != nil {
-				return "", err
+				return done{}, err
 			}
 		}
-		return fmt.Sprintf("%s marked resolved.", plural(len(ids), "item")), nil
+		return done{kind: "resolved", n: len(ids)}, nil
 	})
 }
 
 func (c *console) handleReplay() http.Handler {
-	return c.action(func(r *http.Request) (string, error) {
+	return c.action(func(r *http.Request) (done, error) {
 		ids, err := formIDs(r, "delivery_id")
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
 		res, err := c.Ops.Replay(r.Context(), user(r), ids[0])
 		if err != nil {
-			return "", err
+			return done{}, err
 		}
-		return fmt.Sprintf("Delivery %d replayed: %s queued.", ids[0], plural(len(res.Enqueued), "item")), nil
+		return done{kind: "replayed", n: len(res.Enqueued), delivery: ids[0]}, nil
 	})
 }
 
@@ -83,14 +120,14 @@ func (c *console) handleReplay() http.Handler {
 type badRequest struct{ error }
 
 // action runs do and sends the operator back to the form's page.
-func (c *console) action(do func(r *http.Request) (string, error)) http.Handler {
+func (c *console) action(do func(r *http.Request) (done, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
 			c.fail(w, r, http.StatusBadRequest, errors.New("the form could not be read"))
 			return
 		}
-		done, err := do(r)
+		d, err := do(r)
 		var bad badRequest
 		var refusal *ops.Refusal
 		switch {
@@ -110,10 +147,11 @@ func (c *console) action(do func(r *http.Request) (string, error)) http.Handler 
 			c.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		c.Logger.Info("admin action", "user", user(r), "path", r.URL.Path, "result", done)
+		c.Logger.Info("admin action", "user", user(r), "action", d.kind, "count", d.n,
+			"item_ids", r.PostForm["item_id"], "delivery_id", r.PostFormValue("delivery_id"))
 		back, _ := url.Parse(safeNext(r.PostFormValue("back")))
 		q := back.Query()
-		q.Set("done", done)
+		d.query(q)
 		back.RawQuery = q.Encode()
 		http.Redirect(w, r, back.String(), http.StatusSeeOther)
 	})

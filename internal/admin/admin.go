@@ -8,6 +8,7 @@ import (
 	"embed"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -40,7 +41,13 @@ func New(d Deps) http.Handler {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
+		d.ClientIP = func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
 	}
 	c := &console{Deps: d, pages: parsePages(), limiter: newLoginLimiter(d.Now)}
 	mux := http.NewServeMux()

@@ -233,76 +233,78 @@ func TestEveryPageNeedsASession(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	f := newFixture(t, store.SQLite)
-	tests := []struct {
-		name, user, pass string
-		status           int
-	}{
-		{"wrong password", "admin", "nope", http.StatusUnauthorized},
-		{"wrong user", "root", password, http.StatusUnauthorized},
-		{"empty", "", "", http.StatusUnauthorized},
-	}
-	for _, tt := range tests {
-		status, _, body := f.post(t, "/admin/login", url.Values{"username": {tt.user}, "password": {tt.pass}})
-		if status != tt.status || !strings.Contains(body, "Wrong username or password") {
-			t.Errorf("%s: %d; want %d and a message", tt.name, status, tt.status)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		tests := []struct {
+			name, user, pass string
+			status           int
+		}{
+			{"wrong password", "admin", "nope", http.StatusUnauthorized},
+			{"wrong user", "root", password, http.StatusUnauthorized},
+			{"empty", "", "", http.StatusUnauthorized},
 		}
-	}
-	if status, _, _ := f.get(t, "/admin/"); status != http.StatusSeeOther {
-		t.Fatalf("dashboard before login: %d", status)
-	}
-
-	// A good login sets a strict, HttpOnly cookie and goes where it was asked.
-	status, loc, _ := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {password},
-		"next": {"/admin/orders?q=1"}}, "X-Forwarded-Proto", "https")
-	if status != http.StatusSeeOther || loc != "/admin/orders?q=1" {
-		t.Fatalf("login: %d %q", status, loc)
-	}
-	// The jar keeps no Secure cookie over http; read it from a raw request.
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/login", strings.NewReader(url.Values{
-		"username": {"admin"}, "password": {password}, "next": {"https://evil.example/"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); loc != "/admin/" {
-		t.Errorf("next outside the console: redirected to %q; want /admin/", loc)
-	}
-	cookie := resp.Header.Get("Set-Cookie")
-	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/admin/"} {
-		if !strings.Contains(cookie, want) {
-			t.Errorf("cookie %q lacks %s", cookie, want)
+		for _, tt := range tests {
+			status, _, body := f.post(t, "/admin/login", url.Values{"username": {tt.user}, "password": {tt.pass}})
+			if status != tt.status || !strings.Contains(body, "Wrong username or password") {
+				t.Errorf("%s: %d; want %d and a message", tt.name, status, tt.status)
+			}
 		}
-	}
-	if strings.Contains(cookie, "Secure") {
-		t.Errorf("cookie over plain http is Secure: %q", cookie)
-	}
-	status, _, body := f.get(t, "/admin/")
-	if status != http.StatusOK {
-		t.Fatalf("dashboard after login: %d", status)
-	}
-	mustContain(t, body, "Dashboard", "Sign out admin")
+		if status, _, _ := f.get(t, "/admin/"); status != http.StatusSeeOther {
+			t.Fatalf("dashboard before login: %d", status)
+		}
 
-	// Logging out ends the session on the server too.
-	token := ""
-	for _, c := range f.client.Jar.Cookies(mustURL(t, f.srv.URL+"/admin/")) {
-		token = c.Value
-	}
-	if status, loc, _ := f.post(t, "/admin/logout", nil); status != http.StatusSeeOther || loc != "/admin/login" {
-		t.Fatalf("logout: %d %q", status, loc)
-	}
-	req, _ = http.NewRequest(http.MethodGet, f.srv.URL+"/admin/", nil)
-	req.AddCookie(&http.Cookie{Name: "webhook_receiver_session", Value: token})
-	resp, err = (&http.Client{CheckRedirect: f.client.CheckRedirect}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("old session cookie after logout: %d; want 303", resp.StatusCode)
-	}
+		// A good login sets a strict, HttpOnly cookie and goes where it was asked.
+		status, loc, _ := f.post(t, "/admin/login", url.Values{"username": {"admin"}, "password": {password},
+			"next": {"/admin/orders?q=1"}}, "X-Forwarded-Proto", "https")
+		if status != http.StatusSeeOther || loc != "/admin/orders?q=1" {
+			t.Fatalf("login: %d %q", status, loc)
+		}
+		// The jar keeps no Secure cookie over http; read it from a raw request.
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/login", strings.NewReader(url.Values{
+			"username": {"admin"}, "password": {password}, "next": {"https://evil.example/"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "/admin/" {
+			t.Errorf("next outside the console: redirected to %q; want /admin/", loc)
+		}
+		cookie := resp.Header.Get("Set-Cookie")
+		for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/admin/"} {
+			if !strings.Contains(cookie, want) {
+				t.Errorf("cookie %q lacks %s", cookie, want)
+			}
+		}
+		if strings.Contains(cookie, "Secure") {
+			t.Errorf("cookie over plain http is Secure: %q", cookie)
+		}
+		status, _, body := f.get(t, "/admin/")
+		if status != http.StatusOK {
+			t.Fatalf("dashboard after login: %d", status)
+		}
+		mustContain(t, body, "Dashboard", "Sign out admin")
+
+		// Logging out ends the session on the server too.
+		token := ""
+		for _, c := range f.client.Jar.Cookies(mustURL(t, f.srv.URL+"/admin/")) {
+			token = c.Value
+		}
+		if status, loc, _ := f.post(t, "/admin/logout", nil); status != http.StatusSeeOther || loc != "/admin/login" {
+			t.Fatalf("logout: %d %q", status, loc)
+		}
+		req, _ = http.NewRequest(http.MethodGet, f.srv.URL+"/admin/", nil)
+		req.AddCookie(&http.Cookie{Name: "webhook_receiver_session", Value: token})
+		resp, err = (&http.Client{CheckRedirect: f.client.CheckRedirect}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("old session cookie after logout: %d; want 303", resp.StatusCode)
+		}
+	})
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -333,32 +335,34 @@ func TestLoginIsRateLimited(t *testing.T) {
 }
 
 func TestCrossSitePostsAreRefused(t *testing.T) {
-	f := newFixture(t, store.SQLite)
-	f.order(t, 501, "broken@example.com")
-	f.login(t)
-	o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, shop, 501)
-	form := url.Values{"item_id": {strconv.FormatInt(o.Items[0].ID, 10)}}
-	for _, h := range [][]string{
-		{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"},
-		{"Sec-Fetch-Site", "same-site", "Origin", "https://evil.example"},
-	} {
-		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/actions/retry", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for i := 0; i < len(h); i += 2 {
-			req.Header.Set(h[i], h[i+1])
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.order(t, 501, "broken@example.com")
+		f.login(t)
+		o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, shop, 501)
+		form := url.Values{"item_id": {strconv.FormatInt(o.Items[0].ID, 10)}}
+		for _, h := range [][]string{
+			{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"},
+			{"Sec-Fetch-Site", "same-site", "Origin", "https://evil.example"},
+		} {
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/actions/retry", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for i := 0; i < len(h); i += 2 {
+				req.Header.Set(h[i], h[i+1])
+			}
+			resp, err := f.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("POST with %v: %d; want 403", h, resp.StatusCode)
+			}
 		}
-		resp, err := f.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if got := f.waitItems(t, 501, func(enroll.ItemStatus) bool { return true }); got.Items[0].Status != enroll.ItemFailed {
+			t.Errorf("item after refused posts: %s; want failed, untouched", got.Items[0].Status)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("POST with %v: %d; want 403", h, resp.StatusCode)
-		}
-	}
-	if got := f.waitItems(t, 501, func(enroll.ItemStatus) bool { return true }); got.Items[0].Status != enroll.ItemFailed {
-		t.Errorf("item after refused posts: %s; want failed, untouched", got.Items[0].Status)
-	}
+	})
 }
 
 func TestFindFixAndRetryAFailedOrder(t *testing.T) {
@@ -408,78 +412,82 @@ func TestFindFixAndRetryAFailedOrder(t *testing.T) {
 }
 
 func TestResolveReplayAndRetryAllFailed(t *testing.T) {
-	f := newFixture(t, store.SQLite)
-	f.order(t, 8001, "broken-a@example.com")
-	f.order(t, 8002, "broken-b@example.com")
-	f.order(t, 8003, "broken-c@example.com")
-	f.order(t, 8004, "broken-d@example.com")
-	f.login(t)
-	find := func(id int64) store.OrderRecord {
-		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shop, id)
-		if err != nil {
-			t.Fatal(err)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.order(t, 8001, "broken-a@example.com")
+		f.order(t, 8002, "broken-b@example.com")
+		f.order(t, 8003, "broken-c@example.com")
+		f.order(t, 8004, "broken-d@example.com")
+		f.login(t)
+		find := func(id int64) store.OrderRecord {
+			o, err := f.db.FindOrder(context.Background(), enroll.Shopify, shop, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
 		}
-		return o
-	}
 
-	// Resolve needs a note, then records who and why.
-	item := strconv.FormatInt(find(8001).Items[0].ID, 10)
-	if status, _, body := f.post(t, "/admin/actions/resolve", url.Values{"item_id": {item}, "note": {" "}}); status != http.StatusBadRequest {
-		t.Errorf("resolve without a note: %d; want 400\n%s", status, body)
-	}
-	page := f.act(t, "/admin/actions/resolve", url.Values{"item_id": {item},
-		"note": {"enrolled by hand in Studio"}, "back": {"/admin/orders/8001"}})
-	mustContain(t, page, "1 item marked resolved.", "resolved", "admin · resolve", "enrolled by hand in Studio")
-	if s := find(8001).Status; s != enroll.OrderProcessed {
-		t.Errorf("order status after resolve: %s; want PROCESSED", s)
-	}
+		// Resolve needs a note, then records who and why.
+		item := strconv.FormatInt(find(8001).Items[0].ID, 10)
+		if status, _, body := f.post(t, "/admin/actions/resolve", url.Values{"item_id": {item}, "note": {" "}}); status != http.StatusBadRequest {
+			t.Errorf("resolve without a note: %d; want 400\n%s", status, body)
+		}
+		page := f.act(t, "/admin/actions/resolve", url.Values{"item_id": {item},
+			"note": {"enrolled by hand in Studio"}, "back": {"/admin/orders/8001"}})
+		mustContain(t, page, "1 item marked resolved.", "resolved", "admin · resolve", "enrolled by hand in Studio")
+		if s := find(8001).Status; s != enroll.OrderProcessed {
+			t.Errorf("order status after resolve: %s; want PROCESSED", s)
+		}
 
-	// Replay re-runs the stored delivery: a failed item gets another chance.
-	d, err := f.db.OrderDetail(context.Background(), find(8002).ID)
-	if err != nil || len(d.Deliveries) != 1 {
-		t.Fatalf("deliveries of 8002: %+v, %v", d.Deliveries, err)
-	}
-	f.lms.AddSKU("sku/NO-SUCH-SKU", course)
-	if status, _, _ := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {"999999"}}); status != http.StatusNotFound {
-		t.Errorf("replay of a missing delivery: %d; want 404", status)
-	}
-	page = f.act(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(d.Deliveries[0].ID, 10)},
-		"back": {"/admin/orders/8002"}})
-	mustContain(t, page, "replayed: 1 item queued.", "admin · replay")
-	f.waitItems(t, 8002, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
+		// Replay re-runs the stored delivery: a failed item gets another chance.
+		detail, err := f.db.OrderDetail(context.Background(), find(8002).ID)
+		if err != nil || len(detail.Deliveries) != 1 {
+			t.Fatalf("deliveries of 8002: %+v, %v", detail.Deliveries, err)
+		}
+		f.lms.AddSKU("sku/NO-SUCH-SKU", course)
+		if status, _, _ := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {"999999"}}); status != http.StatusNotFound {
+			t.Errorf("replay of a missing delivery: %d; want 404", status)
+		}
+		page = f.act(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(detail.Deliveries[0].ID, 10)},
+			"back": {"/admin/orders/8002"}})
+		mustContain(t, page, "replayed: 1 item queued.", "admin · replay")
+		f.waitItems(t, 8002, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
 
-	// Retry all failed of a search: only the orders it finds.
-	page = f.act(t, "/admin/actions/retry-failed", url.Values{"q": {"broken-c@example.com"},
-		"back": {"/admin/orders?q=broken-c%40example.com"}})
-	mustContain(t, page, "1 failed item queued for enrollment now.")
-	f.waitItems(t, 8003, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
-	if s := find(8004).Items[0].Status; s != enroll.ItemFailed {
-		t.Errorf("item of an order the search did not find: %s; want failed", s)
-	}
+		// Retry all failed of a search: only the orders it finds.
+		page = f.act(t, "/admin/actions/retry-failed", url.Values{"q": {"broken-c@example.com"},
+			"back": {"/admin/orders?q=broken-c%40example.com"}})
+		mustContain(t, page, "1 failed item queued for enrollment now.")
+		f.waitItems(t, 8003, func(s enroll.ItemStatus) bool { return s == enroll.ItemEnrolled })
+		if s := find(8004).Items[0].Status; s != enroll.ItemFailed {
+			t.Errorf("item of an order the search did not find: %s; want failed", s)
+		}
+	})
 }
 
 func TestDashboardAndRejectedDeliveries(t *testing.T) {
-	f := newFixture(t, store.SQLite)
-	f.order(t, 9001, "broken@example.com")
-	f.order(t, 9002, "a@example.com") // the last call: enrolled
-	rejected, err := f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
-		Source: "wrong.myshopify.com", Path: "/webhooks/shopify/order/create", SourceIP: "198.51.100.7",
-		Status: 403, Reason: "unknown shop domain"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.login(t)
-	status, _, body := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(rejected, 10)}})
-	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "only authenticated deliveries can be replayed") {
-		t.Errorf("replay of a rejected delivery: %d; want 422 and the reason\n%s", status, body)
-	}
-	_, _, page := f.get(t, "/admin/")
-	mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 1", "Reachable")
-	_, _, page = f.get(t, "/admin/deliveries?rejected=1")
-	mustContain(t, page, "Rejected deliveries", "198.51.100.7", "unknown shop domain", "403")
-	if strings.Contains(page, "203.0.113.9") {
-		t.Errorf("rejected list shows an accepted delivery")
-	}
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.order(t, 9001, "broken@example.com")
+		f.order(t, 9002, "a@example.com") // the last call: enrolled
+		rejected, err := f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
+			Source: "wrong.myshopify.com", Path: "/webhooks/shopify/order/create", SourceIP: "198.51.100.7",
+			Status: 403, Reason: "unknown shop domain"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.login(t)
+		status, _, body := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(rejected, 10)}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "only authenticated deliveries can be replayed") {
+			t.Errorf("replay of a rejected delivery: %d; want 422 and the reason\n%s", status, body)
+		}
+		_, _, page := f.get(t, "/admin/")
+		mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 1", "Reachable")
+		_, _, page = f.get(t, "/admin/deliveries?rejected=1")
+		mustContain(t, page, "Rejected deliveries", "198.51.100.7", "unknown shop domain", "403")
+		if strings.Contains(page, "203.0.113.9") {
+			t.Errorf("rejected list shows an accepted delivery")
+		}
+	})
 }
 
 func TestOrdersArePaged(t *testing.T) {
@@ -498,5 +506,55 @@ func TestOrdersArePaged(t *testing.T) {
 	mustContain(t, page, ">100</a>", ">104</a>")
 	if strings.Contains(page, ">105</a>") || strings.Contains(page, "Older orders") {
 		t.Errorf("second page repeats orders or offers a third")
+	}
+}
+
+func TestChangingThePasswordEndsSessions(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.login(t)
+	if status, _, _ := f.get(t, "/admin/"); status != http.StatusOK {
+		t.Fatalf("dashboard: %d", status)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("a new password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := httptest.NewServer(admin.New(admin.Deps{DB: f.db, Admin: config.Admin{User: "admin", PasswordHash: config.Secret(hash)}}))
+	defer changed.Close()
+	req, _ := http.NewRequest(http.MethodGet, changed.URL+"/admin/", nil)
+	for _, c := range f.client.Jar.Cookies(mustURL(t, f.srv.URL+"/admin/")) {
+		req.AddCookie(c)
+	}
+	resp, err := (&http.Client{CheckRedirect: f.client.CheckRedirect}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("old session after a password change: %d; want 303 to the login page", resp.StatusCode)
+	}
+}
+
+func TestPagesSayOnlyWhatWasDone(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	_, _, page := f.get(t, "/admin/login?done=retried&n=3")
+	if strings.Contains(page, "queued") {
+		t.Errorf("the login page shows an action's result")
+	}
+	f.login(t)
+	_, _, page = f.get(t, "/admin/?done=Call+evil.example+now&n=1")
+	if strings.Contains(page, "evil.example") || strings.Contains(page, `class="flash"`) {
+		t.Errorf("a link made the dashboard say something")
+	}
+	_, _, page = f.get(t, "/admin/?done=retried&n=3")
+	mustContain(t, page, "3 items queued for enrollment now.")
+
+	// Retry all failed needs a search: it never takes every order there is.
+	_, _, page = f.get(t, "/admin/orders")
+	if strings.Contains(page, "Retry all failed") {
+		t.Errorf("Retry all failed offered without a search")
+	}
+	if status, _, _ := f.post(t, "/admin/actions/retry-failed", url.Values{"status": {"failed"}}); status != http.StatusBadRequest {
+		t.Errorf("retry all failed without a search: %d; want 400", status)
 	}
 }

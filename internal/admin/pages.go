@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -96,6 +97,13 @@ type ordersPage struct {
 	Heading  string
 }
 
+// Filtered tells whether a search narrows the orders: "Retry all failed"
+// is offered for a search only, never for every order there is.
+func (p ordersPage) Filtered() bool {
+	f := p.Filter
+	return f.Query != "" || f.Platform != "" || f.Source != "" || !f.Since.IsZero() || !f.Until.IsZero()
+}
+
 func (c *console) handleOrders() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -137,40 +145,13 @@ func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
 		return f, fmt.Errorf("unknown status %q", f.Status)
 	}
 	var err error
-	if f.Since, err = parseTime(q.Get("since"), now); err != nil {
-		return f, fmt.Errorf("since: %w", err)
+	if f.Since, err = ops.ParseTime(q.Get("since"), now, false); err != nil {
+		return f, fmt.Errorf("from: %w", err)
 	}
-	if f.Until, err = parseTime(q.Get("until"), now); err != nil {
-		return f, fmt.Errorf("until: %w", err)
-	}
-	if !f.Until.IsZero() && len(q.Get("until")) == len("2006-01-02") {
-		f.Until = f.Until.Add(24 * time.Hour) // a date includes its whole day
+	if f.Until, err = ops.ParseTime(q.Get("until"), now, true); err != nil {
+		return f, fmt.Errorf("to: %w", err)
 	}
 	return f, nil
-}
-
-// parseTime reads a date (2006-01-02, UTC), a date and time (RFC 3339), or
-// a duration back from now (90m, 24h, 7d).
-func parseTime(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a date (2026-11-23), a time (RFC 3339) or an age (24h, 7d)", s)
 }
 
 func contains(list []string, s string) bool {
@@ -232,7 +213,8 @@ func (c *console) handleOrder() http.Handler {
 		case 1:
 		default:
 			// The same number in several shops: let the operator pick.
-			c.render(w, r, http.StatusOK, "orders", ordersPage{Query: url.Values{}, Statuses: statuses, Orders: found,
+			q := url.Values{"q": {strconv.FormatInt(ext, 10)}}
+			c.render(w, r, http.StatusOK, "orders", ordersPage{Query: q, Filter: store.OrderFilter{Query: q.Get("q")}, Statuses: statuses, Orders: found,
 				Heading: fmt.Sprintf("Order %d exists in %d shops", ext, len(found))})
 			return
 		}

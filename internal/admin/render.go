@@ -51,7 +51,11 @@ type view struct {
 
 // render writes a page; a template error is answered 500 without details.
 func (c *console) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	c.renderView(w, status, page, view{User: user(r), Flash: r.URL.Query().Get("done"), Data: data})
+	v := view{User: user(r), Data: data}
+	if v.User != "" {
+		v.Flash = flash(r.URL.Query())
+	}
+	c.renderView(w, status, page, v)
 }
 
 func (c *console) renderView(w http.ResponseWriter, status int, page string, v view) {
@@ -117,7 +121,7 @@ func prettyJSON(v any) string {
 func withQuery(p string, q url.Values, key, value string) string {
 	q2 := url.Values{}
 	for k, v := range q {
-		if v[0] != "" && k != "done" {
+		if v[0] != "" && k != "done" && k != "n" && k != "delivery" {
 			q2[k] = v
 		}
 	}

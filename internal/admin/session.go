@@ -60,12 +60,18 @@ func (c *console) sessionUser(r *http.Request) (string, error) {
 	if err != nil || cookie.Value == "" {
 		return "", enroll.ErrNotFound
 	}
-	return c.DB.SessionUser(r.Context(), tokenHash(cookie.Value))
+	return c.DB.SessionUser(r.Context(), c.tokenHash(cookie.Value))
 }
 
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+// tokenHash is what the database keeps of a session token. It covers the
+// configured user and password hash too: changing either signs everyone out.
+func (c *console) tokenHash(token string) string {
+	h := sha256.New()
+	for _, part := range []string{c.Admin.User, c.Admin.PasswordHash.Value(), token} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 type loginPage struct {
@@ -121,7 +127,7 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request, username 
 	rand.Read(raw)
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := c.Now().Add(sessionTTL)
-	if err := c.DB.CreateSession(r.Context(), tokenHash(token), username, expires); err != nil {
+	if err := c.DB.CreateSession(r.Context(), c.tokenHash(token), username, expires); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -134,7 +140,7 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request, username 
 func (c *console) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cookie, err := r.Cookie(cookieName); err == nil && cookie.Value != "" {
-			if err := c.DB.DeleteSession(r.Context(), tokenHash(cookie.Value)); err != nil {
+			if err := c.DB.DeleteSession(r.Context(), c.tokenHash(cookie.Value)); err != nil {
 				c.Logger.Error("admin session not deleted", "error", err)
 			}
 		}
@@ -158,17 +164,17 @@ func safeNext(next string) string {
 	return next
 }
 
-// loginLimiter allows a few sign-in attempts per client per minute, and a
-// ceiling for all clients together against a distributed guess.
+// loginLimiter allows a few sign-in attempts per client address per
+// minute. There is no limit for all clients together, which would let
+// anyone lock the operators out; bcrypt makes each guess slow anyway.
 type loginLimiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	clients map[string]*rate.Limiter
-	all     *rate.Limiter
 }
 
 func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, clients: map[string]*rate.Limiter{}, all: rate.NewLimiter(rate.Every(time.Second), 60)}
+	return &loginLimiter{now: now, clients: map[string]*rate.Limiter{}}
 }
 
 func (l *loginLimiter) allow(client string) bool {
@@ -182,6 +188,5 @@ func (l *loginLimiter) allow(client string) bool {
 		lim = rate.NewLimiter(rate.Every(12*time.Second), 5)
 		l.clients[client] = lim
 	}
-	now := l.now()
-	return lim.AllowN(now, 1) && l.all.AllowN(now, 1)
+	return lim.AllowN(l.now(), 1)
 }

@@ -189,7 +189,16 @@ func TestMetricsListenServesMetricsAlone(t *testing.T) {
 			t.Fatalf("order: status %d", got)
 		}
 
-		for _, url := range []string{"http://" + metricsAddr + "/metrics", s.url + "/metrics"} {
+		// With an address of their own, metrics leave the listen address.
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /metrics on the listen address: %d, want 404", resp.StatusCode)
+		}
+		for _, url := range []string{"http://" + metricsAddr + "/metrics"} {
 			got := metricstest.Scrape(t, url)
 			want := map[string]float64{
 				`webhook_receiver_deliveries_total{outcome="accepted",platform="shopify"}`: 1,

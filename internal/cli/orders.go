@@ -176,26 +176,13 @@ func (f *filterFlags) filter(now time.Time) (store.OrderFilter, error) {
 	return of, nil
 }
 
-// parseMoment reads a duration back from now (90m, 24h, 7d), a date
-// (midnight UTC) or an RFC 3339 time; "" is the zero time.
+// parseMoment reads --since or --until (see ops.ParseTime).
 func parseMoment(name, s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+	t, err := ops.ParseTime(s, now, name == "--until")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return now.AddDate(0, 0, -n), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.DateOnly, time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%s %q: use a duration back from now (24h, 7d) or a date (2026-11-01) or time (2026-11-01T09:00:00Z)", name, s)
+	return t, nil
 }
 
 func ordersList(ctx context.Context, env *environment, args []string) error {

@@ -101,7 +101,10 @@ func sendTest(ctx context.Context, env *environment, args []string) error {
 	}
 	req.Header = headers
 	fmt.Fprintf(env.stdout, "POST %s\norder %d: learner %s, SKU %s\n", u, orderID, email, sku)
-	resp, err := http.DefaultClient.Do(req)
+	// A redirect is reported, not followed: following would turn the POST
+	// into a GET, and the answer would be the redirect target's.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("send the test order: %w", err)
 	}

@@ -23,5 +23,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 func addHealthRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(d.Logger, d.DB))
-	mux.Handle("GET /metrics", d.Metrics.Handler())
+	if d.Config.MetricsListen == "" { // otherwise metrics are served there only
+		mux.Handle("GET /metrics", d.Metrics.Handler())
+	}
 }
