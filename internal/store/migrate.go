@@ -44,8 +44,8 @@ func loadMigrations(d Dialect) ([]Migration, error) {
 	return ms, nil
 }
 
-// Migrate applies the migrations the database has not seen yet, each in its
-// own transaction, and returns the names of those it applied. Run it inside
+// Migrate applies the migrations the database has not seen yet, all in one
+// transaction, and returns the names of those it applied. Run it inside
 // WithMigrationLock when several processes may start at once.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	ms, err := loadMigrations(db.dialect)
@@ -56,15 +56,19 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
+	// All pending migrations in one transaction: a process that waited for
+	// another's finds them all applied (SQLite has no migration lock: its
+	// write lock is the turn), and a failed upgrade leaves the schema as it was.
 	var applied []string
-	for _, m := range ms {
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		applied = nil
+		for _, m := range ms {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 				return fmt.Errorf("read schema_migrations: %w", err)
 			}
 			if n > 0 {
-				return nil
+				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.Name, err)
@@ -74,11 +78,11 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 				return fmt.Errorf("record migration %s: %w", m.Name, err)
 			}
 			applied = append(applied, m.Name)
-			return nil
-		})
-		if err != nil {
-			return applied, err
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return applied, nil
 }

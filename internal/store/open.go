@@ -116,11 +116,29 @@ func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return &DB{sql: db, dialect: SQLite, url: databaseURL, Now: time.Now}, nil
+}
+
+// pingSQLite opens the first connection. Switching a new file to WAL can
+// fail at once with SQLITE_BUSY, without waiting busy_timeout, while other
+// processes open it too: that is retried for a few seconds.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // SQL returns the underlying pool, for the job queue's driver.
