@@ -205,12 +205,19 @@ func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Du
 		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
 }
 
-// Release gives up claims without recording an attempt.
+// Release gives up claims without recording an attempt, in one statement:
+// a job that filled its call with other jobs' items gives them all back.
 func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
-	for _, id := range slices.Sorted(slices.Values(itemIDs)) {
-		if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("release item %d: %w", id, err)
-		}
+	if len(itemIDs) == 0 {
+		return nil
+	}
+	args := make([]any, len(itemIDs))
+	marks := make([]string, len(itemIDs))
+	for i, id := range slices.Sorted(slices.Values(itemIDs)) {
+		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+	}
+	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+		return fmt.Errorf("release %d items: %w", len(itemIDs), err)
 	}
 	return nil
 }
