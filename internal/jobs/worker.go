@@ -125,6 +125,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	// Recorded even when the job's own context has run out.
 	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
+		w.release(ctx, all)
 		return w.storeTrouble(ctx, err)
 	}
 	w.count(attempts)
@@ -152,12 +153,18 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	if err != nil {
 		return nil, nil, false, err
 	}
+	var claimed, more []int64
+	defer func() {
+		if err != nil { // what was claimed is free again for the next try
+			w.db.Release(context.WithoutCancel(ctx), append(claimed, more...))
+		}
+	}()
 	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
 	todo := make([]int64, len(items))
 	for i, it := range items {
 		todo[i] = it.ItemID
 	}
-	claimed, err := w.db.Claim(ctx, todo, w.opts.RescueAfter)
+	claimed, err = w.db.Claim(ctx, todo, w.opts.RescueAfter)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -167,7 +174,6 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	for _, it := range items {
 		perSKU[it.SKU]++
 	}
-	var more []int64
 	for sku, n := range perSKU {
 		if n >= w.opts.BatchSize || sku == "" {
 			continue
@@ -183,6 +189,17 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	}
 	extra = slices.DeleteFunc(extra, func(it store.Work) bool { return it.Status.Done() })
 	return items, extra, busy, nil
+}
+
+// release gives back the claims of items whose attempt could not be
+// recorded; if the database is down this fails too, and they are free once
+// their claims expire.
+func (w *Worker) release(ctx context.Context, items []store.Work) {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ItemID
+	}
+	w.db.Release(context.WithoutCancel(ctx), ids)
 }
 
 // storeTrouble runs the job again shortly when the database failed it (a

@@ -190,8 +190,21 @@ func (db *DB) Claim(ctx context.Context, itemIDs []int64, d time.Duration) ([]in
 		args = append(args, id)
 		marks[i] = fmt.Sprintf("$%d", i+5)
 	}
-	return db.claim(ctx, `UPDATE items SET claim_expires = $1
-		WHERE claim_expires < $2 AND status IN ($3, $4) AND id IN (`+strings.Join(marks, ", ")+`) RETURNING id`, args...)
+	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
+		SELECT id FROM items WHERE claim_expires < $2 AND status IN ($3, $4) AND id IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY id`+db.skipLocked()+`)
+		AND claim_expires < $2 AND status IN ($3, $4) RETURNING id`, args...)
+}
+
+// skipLocked makes a claim pass over rows another transaction is changing
+// (PostgreSQL): claims never wait for a lock, so jobs claiming, recording
+// and giving back items on several replicas cannot deadlock. A row passed
+// over is another job's for now. SQLite has one writer and needs none.
+func (db *DB) skipLocked() string {
+	if db.dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }
 
 // ClaimPending claims up to limit pending items of a SKU that no job holds,
@@ -201,7 +214,7 @@ func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Du
 	// The outer conditions repeat the inner ones: on PostgreSQL a row another
 	// job changed meanwhile is checked again against them, not the subquery.
 	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
-		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 ORDER BY id LIMIT $5)
+		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 ORDER BY id LIMIT $5`+db.skipLocked()+`)
 		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
 }
 
