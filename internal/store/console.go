@@ -65,6 +65,15 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(p.args))
 }
 
+// list adds ids and returns their placeholders, for IN (...).
+func (p *params) list(ids []int64) string {
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		marks[i] = p.add(id)
+	}
+	return strings.Join(marks, ", ")
+}
+
 func isItemStatus(s string) bool {
 	switch enroll.ItemStatus(s) {
 	case enroll.ItemPending, enroll.ItemRetrying, enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemFailed, enroll.ItemResolved:
@@ -238,15 +247,15 @@ func fillItems(ctx context.Context, tx *sql.Tx, orders []OrderRecord) error {
 	if len(orders) == 0 {
 		return nil
 	}
-	var p params
-	marks := make([]string, len(orders))
+	ids := make([]int64, len(orders))
 	index := make(map[int64]int, len(orders))
 	for i, o := range orders {
-		marks[i] = p.add(o.ID)
+		ids[i] = o.ID
 		index[o.ID] = i
 	}
+	var p params
 	rows, err := tx.QueryContext(ctx, `SELECT order_id, `+itemColumns+` FROM items
-		WHERE order_id IN (`+strings.Join(marks, ", ")+`) ORDER BY order_id, id`, p.args...)
+		WHERE order_id IN (`+p.list(ids)+`) ORDER BY order_id, id`, p.args...)
 	if err != nil {
 		return fmt.Errorf("load items of %d orders: %w", len(orders), err)
 	}

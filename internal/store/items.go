@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -48,14 +47,10 @@ func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error)
 	if len(itemIDs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(itemIDs))
-	marks := make([]string, len(itemIDs))
-	for i, id := range itemIDs {
-		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
-	}
+	var p params
 	rows, err := db.sql.QueryContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
 		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
-		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+strings.Join(marks, ", ")+`) ORDER BY i.id`, args...)
+		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+p.list(itemIDs)+`) ORDER BY i.id`, p.args...)
 	if err != nil {
 		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
 	}
@@ -184,16 +179,12 @@ func (db *DB) Claim(ctx context.Context, itemIDs []int64, d time.Duration) ([]in
 		return nil, nil
 	}
 	now := db.now()
-	args := []any{now.Add(d).UnixMilli(), now.UnixMilli(), enroll.ItemPending, enroll.ItemRetrying}
-	marks := make([]string, len(itemIDs))
-	for i, id := range itemIDs {
-		args = append(args, id)
-		marks[i] = fmt.Sprintf("$%d", i+5)
-	}
+	p := params{args: []any{now.Add(d).UnixMilli(), now.UnixMilli(), enroll.ItemPending, enroll.ItemRetrying}}
+	ids := p.list(itemIDs)
 	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
-		SELECT id FROM items WHERE claim_expires < $2 AND status IN ($3, $4) AND id IN (`+strings.Join(marks, ", ")+`)
+		SELECT id FROM items WHERE claim_expires < $2 AND status IN ($3, $4) AND id IN (`+ids+`)
 		ORDER BY id`+db.skipLocked()+`)
-		AND claim_expires < $2 AND status IN ($3, $4) RETURNING id`, args...)
+		AND claim_expires < $2 AND status IN ($3, $4) RETURNING id`, p.args...)
 }
 
 // skipLocked makes a claim pass over rows another transaction is changing
@@ -224,12 +215,9 @@ func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
 	if len(itemIDs) == 0 {
 		return nil
 	}
-	args := make([]any, len(itemIDs))
-	marks := make([]string, len(itemIDs))
-	for i, id := range slices.Sorted(slices.Values(itemIDs)) {
-		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
-	}
-	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+	var p params
+	ids := p.list(slices.Sorted(slices.Values(itemIDs)))
+	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id IN (`+ids+`)`, p.args...); err != nil {
 		return fmt.Errorf("release %d items: %w", len(itemIDs), err)
 	}
 	return nil
