@@ -532,29 +532,42 @@ func TestLegacyPostgresURLSchemes(t *testing.T) {
 	}
 }
 
+// serveWithWorker runs `serve` taking webhooks only and, on the same
+// database, a `worker` enrolling them; it returns the serve process and
+// the worker's address. Both stop when the test ends.
+func serveWithWorker(t *testing.T, e env) (*service, string) {
+	t.Helper()
+	intake := env{}
+	for k, v := range e {
+		intake[k] = v
+	}
+	intake["WEBHOOK_RECEIVER_WORKERS"] = "0"
+	s := serve(t, intake)
+
+	addr := freeAddr(t)
+	worker := env{}
+	for k, v := range e {
+		worker[k] = v
+	}
+	worker["WEBHOOK_RECEIVER_LISTEN"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- cli.Run(ctx, []string{"webhook-receiver", "worker"}, worker.getenv, io.Discard, &logs) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker returned %v\n%s", err, &logs)
+		}
+	})
+	return s, addr
+}
+
 func TestWorkerCommandEnrollsWhatServeAccepts(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		lms := edxtest.New(t)
 		e := baseEnv(t, lms, d)
-		intake := env{}
-		for k, v := range e {
-			intake[k] = v
-		}
-		intake["WEBHOOK_RECEIVER_WORKERS"] = "0"
-		s := serve(t, intake)
-
-		addr := freeAddr(t)
-		e["WEBHOOK_RECEIVER_LISTEN"] = addr
-		ctx, cancel := context.WithCancel(context.Background())
-		var logs syncBuffer
-		done := make(chan error, 1)
-		go func() { done <- cli.Run(ctx, []string{"webhook-receiver", "worker"}, e.getenv, io.Discard, &logs) }()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("worker returned %v\n%s", err, &logs)
-			}
-		}()
+		s, addr := serveWithWorker(t, e)
 
 		for i := range 3 {
 			if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",

@@ -1,9 +1,7 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/cli"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics/metricstest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
@@ -236,25 +233,7 @@ func TestWorkerServesItsOwnMetrics(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		lms := edxtest.New(t)
 		e := baseEnv(t, lms, d)
-		intake := env{}
-		for k, v := range e {
-			intake[k] = v
-		}
-		intake["WEBHOOK_RECEIVER_WORKERS"] = "0"
-		s := serve(t, intake)
-
-		addr := freeAddr(t)
-		e["WEBHOOK_RECEIVER_LISTEN"] = addr
-		ctx, cancel := context.WithCancel(context.Background())
-		var logs syncBuffer
-		done := make(chan error, 1)
-		go func() { done <- cli.Run(ctx, []string{"webhook-receiver", "worker"}, e.getenv, io.Discard, &logs) }()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("worker returned %v\n%s", err, &logs)
-			}
-		}()
+		s, addr := serveWithWorker(t, e)
 
 		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
 			shopifyOrder(3001, "course-v1:Org+Split+1", "w@example.com")); got != 200 {
