@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,7 +142,7 @@ func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
 		Platform: enroll.Platform(q.Get("platform")),
 		Source:   strings.TrimSpace(q.Get("source")),
 	}
-	if f.Status != "" && !contains(statuses, f.Status) {
+	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		return f, fmt.Errorf("unknown status %q", f.Status)
 	}
 	var err error
@@ -152,15 +153,6 @@ func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
 		return f, fmt.Errorf("to: %w", err)
 	}
 	return f, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 type itemView struct {
