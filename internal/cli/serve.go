@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,12 +67,17 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	lms := newLMSClient(cfg, m)
 	opts := jobOptions(cfg, logger)
 	opts.Metrics = m
-	queue, err := jobs.New(db, lms, opts)
-	if err != nil {
+	// The writer enqueues through the queue, whose workers give way to the
+	// writer: the queue is set before the first webhook can arrive.
+	var queue *jobs.Queue
+	writer := db.NewWriter(func(ctx context.Context, tx *sql.Tx, groups [][]int64) error {
+		return queue.Enqueue(ctx, tx, groups)
+	}, writerCount, maxBatch)
+	defer writer.Close()
+	opts.IngestBusy = writer.Busy
+	if queue, err = jobs.New(db, lms, opts); err != nil {
 		return err
 	}
-	writer := db.NewWriter(queue.Enqueue, writerCount, maxBatch)
-	defer writer.Close()
 	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m,
 		Admin: newConsole(cfg, db, queue, logger)}
 	handler := server.NewServer(deps)

@@ -50,7 +50,14 @@ type Options struct {
 	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for new jobs (default 1s).
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// IngestBusy reports that webhooks are being stored. When set, a job
+	// waits while it does, at most MaxHold, so that ingest goes first
+	// during a burst and the workers catch up after it.
+	IngestBusy func() bool
+	// MaxHold caps how long a job waits for ingest (default 1s), so that
+	// enrollment goes on, slower, under sustained load.
+	MaxHold time.Duration
+	Logger  *slog.Logger
 	// Metrics count item outcomes, retries and throttled attempts; nil counts nothing.
 	Metrics *metrics.Metrics
 }
@@ -76,6 +83,9 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
+	}
+	if o.MaxHold <= 0 {
+		o.MaxHold = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -80,6 +80,7 @@ type outcome struct {
 // done, together with other pending items of the same SKUs that no job
 // holds (up to BatchSize per call), and records every item's outcome.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	w.holdForIngest(ctx)
 	w.db.Prepare(ctx)
 	items, extra, busy, err := w.claim(ctx, job.Args.ItemIDs)
 	if err != nil {
@@ -141,6 +142,26 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return retry
 	}
 	return snoozeIf(busy)
+}
+
+// holdPoll is how often a held job looks whether ingest has quietened.
+const holdPoll = 5 * time.Millisecond
+
+// holdForIngest waits while webhooks are being stored, at most MaxHold:
+// on one machine, a job's database writes and CPU would slow the
+// acknowledgements down, and the shop's timeout is the one that matters.
+func (w *Worker) holdForIngest(ctx context.Context) {
+	if w.opts.IngestBusy == nil {
+		return
+	}
+	deadline := time.Now().Add(w.opts.MaxHold)
+	for w.opts.IngestBusy() && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(holdPoll):
+		}
+	}
 }
 
 // claim takes the job's items that are not done and that no other job

@@ -490,3 +490,37 @@ func TestJobsShareCallsForPendingItems(t *testing.T) {
 		}
 	})
 }
+
+// While webhooks are being stored, jobs wait (ingest goes first) and run
+// once ingest quietens; under ingest that never stops they still run after
+// MaxHold.
+func TestJobsGiveWayToIngest(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxHold time.Duration
+		quieten bool
+	}{
+		{"until ingest quietens", time.Minute, true},
+		{"at most MaxHold", 50 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, store.SQLite, 3)
+			f.queue.Stop(context.Background())
+			var busy atomic.Bool
+			busy.Store(true)
+			f.queue = f.startWith(t, jobs.Options{IngestBusy: busy.Load, MaxHold: tt.maxHold})
+			id := f.order(t, item("course-v1:Org+A+1", "held@example.com"))
+			if tt.quieten {
+				time.Sleep(300 * time.Millisecond)
+				if n := len(f.lms.Calls()); n != 0 {
+					t.Fatalf("%d LMS calls while ingest was busy; want none", n)
+				}
+				busy.Store(false)
+			}
+			if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+				t.Fatalf("item %+v; want enrolled", o.Items[0])
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,10 @@ var ErrWriterClosed = errors.New("the writer is closed")
 
 // writeTimeout bounds one batch's transaction.
 const writeTimeout = 30 * time.Second
+
+// busyWindow is how long after its last batch the writer still counts as
+// busy: under load, batches follow each other much closer than this.
+const busyWindow = 20 * time.Millisecond
 
 // Writer stores deliveries by group commit: a writer goroutine takes every
 // delivery waiting for it, stores them all in one transaction (each inside
@@ -27,6 +32,7 @@ type Writer struct {
 	enqueue  EnqueueFunc
 	maxBatch int
 	reqs     chan *writeRequest
+	last     atomic.Int64 // when the last batch started or ended, in Unix nanoseconds
 
 	mu     sync.RWMutex
 	closed bool
@@ -98,6 +104,13 @@ func (w *Writer) submit(ctx context.Context, r *writeRequest) error {
 	}
 }
 
+// Busy reports whether webhooks are waiting or were stored within the
+// last busyWindow: the enrollment workers of this process hold back while
+// it does (jobs.Options.IngestBusy).
+func (w *Writer) Busy() bool {
+	return len(w.reqs) > 0 || time.Since(time.Unix(0, w.last.Load())) < busyWindow
+}
+
 // Close stops taking deliveries and waits until those taken are written.
 func (w *Writer) Close() {
 	w.mu.Lock()
@@ -124,7 +137,9 @@ func (w *Writer) loop() {
 				break collect
 			}
 		}
+		w.last.Store(time.Now().UnixNano())
 		w.write(batch)
+		w.last.Store(time.Now().UnixNano())
 		w.db.Prepare(context.Background())
 	}
 }
