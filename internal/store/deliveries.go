@@ -119,33 +119,49 @@ func (db *DB) saveAccepted(ctx context.Context, tx *sql.Tx, a Accepted) (SaveRes
 	if err != nil {
 		return res, fmt.Errorf("encode order: %w", err)
 	}
-	if err := db.upsertOrder(ctx, tx, a, &res); err != nil {
+	if err := db.saveOrder(ctx, tx, a, &res); err != nil {
 		return res, err
 	}
-	if !a.AwaitingPayment {
-		if err := db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, &res); err != nil {
-			return res, err
-		}
+	res.DeliveryID, err = db.insertDelivery(ctx, tx, acceptedDelivery(a, res), parsed, res.OrderID)
+	return res, err
+}
+
+// saveOrder creates the order of a delivery, or finds it, and its items.
+func (db *DB) saveOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult) error {
+	if err := db.upsertOrder(ctx, tx, a, res); err != nil {
+		return err
 	}
+	if a.AwaitingPayment {
+		return nil
+	}
+	return db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, res)
+}
+
+// acceptedDelivery is the delivery of an accepted webhook as stored: with
+// its body, and the reason "duplicate" when it changed nothing.
+func acceptedDelivery(a Accepted, res SaveResult) Delivery {
 	d := a.Delivery
 	if res.Duplicate() && d.Reason == "" {
 		d.Reason = "duplicate"
 	}
 	d.KeepBody = true
-	res.DeliveryID, err = db.insertDelivery(ctx, tx, d, parsed, res.OrderID)
-	return res, err
+	return d
+}
+
+// newOrderStatus is the status an accepted delivery's order starts with.
+func newOrderStatus(a Accepted) enroll.OrderStatus {
+	if a.AwaitingPayment {
+		return enroll.OrderAwaitingPayment
+	}
+	return enroll.OrderNew
 }
 
 func (db *DB) upsertOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult) error {
 	o, now := a.Order, db.now()
-	status := enroll.OrderNew
-	if a.AwaitingPayment {
-		status = enroll.OrderAwaitingPayment
-	}
 	err := db.txQueryRow(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)
 		ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id`,
-		o.Platform, o.Source, o.ID, o.Email, status, now).Scan(&res.OrderID)
+		o.Platform, o.Source, o.ID, o.Email, newOrderStatus(a), now).Scan(&res.OrderID)
 	if err == nil {
 		res.NewOrder = true
 		return nil
@@ -191,29 +207,39 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	return db.updateOrderStatus(ctx, tx, orderID, now)
 }
 
-func (db *DB) insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
+// deliveryInsert is the head of a deliveries INSERT whose rows deliveryRow makes.
+const deliveryInsert = `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
+	body, parsed, body_size, body_sha256, status, reason, order_id)`
+
+// deliveryRow is a delivery's values for deliveryInsert: the body only if
+// kept, its size and SHA-256 always; orderID 0 for none.
+func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 	headers, err := json.Marshal(d.Headers)
 	if err != nil {
-		return 0, fmt.Errorf("encode headers: %w", err)
+		return nil, fmt.Errorf("encode headers: %w", err)
 	}
 	sum := sha256.Sum256(d.Body)
-	var body any
+	var body, parsedText, order any
 	if d.KeepBody {
 		body = d.Body
 	}
-	var parsedText, order any
 	if parsed != nil {
 		parsedText = string(parsed)
 	}
 	if orderID != 0 {
 		order = orderID
 	}
+	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
+		body, parsedText, max(int64(len(d.Body)), d.DeclaredSize), hex.EncodeToString(sum[:]), d.Status, d.Reason, order}, nil
+}
+
+func (db *DB) insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
+	row, err := deliveryRow(d, parsed, orderID)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err = db.txQueryRow(ctx, tx, `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
-		body, parsed, body_size, body_sha256, status, reason, order_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
-		body, parsedText, max(int64(len(d.Body)), d.DeclaredSize), hex.EncodeToString(sum[:]), d.Status, d.Reason, order).Scan(&id)
+	err = db.insertRows(ctx, tx, deliveryInsert, "RETURNING id", [][]any{row}, func(rs *sql.Rows) error { return rs.Scan(&id) })
 	if err != nil {
 		return 0, fmt.Errorf("insert delivery: %w", err)
 	}

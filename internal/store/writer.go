@@ -23,9 +23,10 @@ const writeTimeout = 30 * time.Second
 const busyWindow = 20 * time.Millisecond
 
 // Writer stores deliveries by group commit: a writer goroutine takes every
-// delivery waiting for it, stores them all in one transaction (each inside
-// its own savepoint, so that one bad delivery does not fail the others),
-// enqueues their items, commits, and only then answers each caller. Under
+// delivery waiting for it, stores them all in one transaction with a few
+// multi-row statements, enqueues their items, commits, and only then
+// answers each caller. Should the database refuse the batch, each delivery
+// is written alone, so that one bad delivery does not fail the others. Under
 // load, batches grow by themselves; alone, a delivery is written at once.
 type Writer struct {
 	db       *DB
@@ -181,18 +182,20 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	err := w.db.inTx(ctx, func(tx *sql.Tx) error {
+		var live []*writeRequest
+		for _, r := range batch {
+			if r.err = r.ctx.Err(); r.err == nil { // else the caller gave up before anything was written
+				live = append(live, r)
+			}
+		}
+		// Should this fail, the transaction may be unusable (PostgreSQL
+		// aborts it): write fails as a whole and tries each request alone.
+		if err := w.db.saveBatch(ctx, tx, live); err != nil {
+			return err
+		}
 		var items []int64
 		var skus []string
-		for _, r := range batch {
-			if r.ctx.Err() != nil {
-				r.err = r.ctx.Err() // the caller gave up before anything was written
-				continue
-			}
-			if r.err = w.saveOne(ctx, tx, r); r.err != nil {
-				// The transaction may be unusable now (PostgreSQL aborts it):
-				// write fails as a whole, and each request is tried alone.
-				return r.err
-			}
+		for _, r := range live {
 			items = append(items, r.res.Enqueued...)
 			skus = append(skus, r.res.skus...)
 		}
@@ -208,23 +211,6 @@ func (w *Writer) writeTx(batch []*writeRequest) error {
 		if err != nil && r.err == nil {
 			r.err, r.res = err, SaveResult{}
 		}
-	}
-	return err
-}
-
-// saveOne stores one request. A request that fails fails its batch, which
-// is then written request by request: savepoints per request would cost two
-// statements each on the writer, for a case (a database refusing one
-// request's data) that almost never happens.
-func (w *Writer) saveOne(ctx context.Context, tx *sql.Tx, r *writeRequest) error {
-	var err error
-	if r.accepted != nil {
-		r.res, err = w.db.saveAccepted(ctx, tx, *r.accepted)
-	} else {
-		r.res.DeliveryID, err = w.db.insertDelivery(ctx, tx, r.delivery, nil, 0)
-	}
-	if err != nil {
-		r.res = SaveResult{}
 	}
 	return err
 }

@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+// A batch's new orders, their items and its deliveries are written with
+// multi-row statements: on PostgreSQL every statement is a round trip to
+// the server, which was most of the writer's time at one statement a row.
+
+// chunkSizes are the row counts of multi-row statements. Rows are cut into
+// chunks of these sizes, largest first, so that only a few statement texts
+// exist, each prepared once, whatever the batch size.
+var chunkSizes = []int{64, 16, 4, 1}
+
+// insertRows inserts rows of equal length with `head VALUES (...), ... tail`
+// statements, and calls scan for every row they return (tail's RETURNING).
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	for _, size := range chunkSizes {
+		for len(rows) >= size {
+			if err := db.insertChunk(ctx, tx, head, tail, rows[:size], scan); err != nil {
+				return err
+			}
+			rows = rows[size:]
+		}
+	}
+	return nil
+}
+
+func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	var q strings.Builder
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	q.WriteString(head)
+	q.WriteString(" VALUES ")
+	for i, row := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j, v := range row {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, v)
+			q.WriteString("$" + strconv.Itoa(len(args)))
+		}
+		q.WriteByte(')')
+	}
+	q.WriteString(" " + tail)
+	rs, err := db.txQuery(ctx, tx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := scan(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+// saveBatch stores the requests of a batch in tx: new orders and their
+// items with multi-row statements; orders stored before (redeliveries)
+// one by one, as SaveAccepted does; then every delivery. Requests come
+// sorted by order, so that writers lock orders in the same sequence.
+func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) error {
+	now := db.now()
+	fresh, err := db.insertNewOrders(ctx, tx, batch, now)
+	if err != nil {
+		return err
+	}
+	if err := db.insertNewItems(ctx, tx, fresh, now); err != nil {
+		return err
+	}
+	for _, r := range batch {
+		if r.accepted != nil && !r.res.NewOrder {
+			if err := db.saveOrder(ctx, tx, *r.accepted, &r.res); err != nil {
+				return err
+			}
+		}
+	}
+	return db.insertDeliveries(ctx, tx, batch)
+}
+
+type orderKey struct {
+	platform enroll.Platform
+	source   string
+	id       int64
+}
+
+// insertNewOrders inserts the batch's orders that are not stored yet and
+// returns their requests, each with its OrderID set. An order twice in the
+// batch is new for its first request only.
+func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) ([]*writeRequest, error) {
+	var rows [][]any
+	for _, r := range batch {
+		if r.accepted != nil {
+			o := r.accepted.Order
+			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*r.accepted), now, now})
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := map[orderKey]int64{}
+	err := db.insertRows(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)`,
+		`ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id`, rows,
+		func(rs *sql.Rows) error {
+			var k orderKey
+			var id int64
+			if err := rs.Scan(&id, &k.platform, &k.source, &k.id); err != nil {
+				return err
+			}
+			ids[k] = id
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("insert %d orders: %w", len(rows), err)
+	}
+	var fresh []*writeRequest
+	for _, r := range batch {
+		if r.accepted == nil {
+			continue
+		}
+		o := r.accepted.Order
+		k := orderKey{o.Platform, o.Source, o.ID}
+		if id, ok := ids[k]; ok {
+			r.res.OrderID, r.res.NewOrder = id, true
+			delete(ids, k)
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh, nil
+}
+
+// insertNewItems inserts the items of new orders and sets each request's
+// Enqueued items. A learner twice on one order is one item.
+func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequest, now time.Time) error {
+	type itemKey struct {
+		order      int64
+		sku, email string
+	}
+	var rows [][]any
+	for _, r := range fresh {
+		if r.accepted.AwaitingPayment {
+			continue
+		}
+		for _, it := range r.accepted.Order.Items {
+			rows = append(rows, []any{r.res.OrderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now, now})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := map[itemKey]int64{}
+	err := db.insertRows(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)`,
+		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
+		func(rs *sql.Rows) error {
+			var k itemKey
+			var id int64
+			if err := rs.Scan(&id, &k.order, &k.sku, &k.email); err != nil {
+				return err
+			}
+			ids[k] = id
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("insert %d items: %w", len(rows), err)
+	}
+	for _, r := range fresh {
+		for _, it := range r.accepted.Order.Items {
+			k := itemKey{r.res.OrderID, it.SKU, it.Email}
+			if id, ok := ids[k]; ok {
+				r.res.Enqueued = append(r.res.Enqueued, id)
+				r.res.skus = append(r.res.skus, it.SKU)
+				delete(ids, k)
+			}
+		}
+	}
+	return nil
+}
+
+// insertDeliveries records every request's delivery and sets its
+// DeliveryID. The ids a statement returns are not in the order of its rows,
+// but they are given in that order: sorted, they match the rows.
+func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRequest) error {
+	rows := make([][]any, 0, len(batch))
+	for _, r := range batch {
+		d, parsed := r.delivery, []byte(nil)
+		if r.accepted != nil {
+			var err error
+			if parsed, err = json.Marshal(r.accepted.Order); err != nil {
+				return fmt.Errorf("encode order: %w", err)
+			}
+			d = acceptedDelivery(*r.accepted, r.res)
+		}
+		row, err := deliveryRow(d, parsed, r.res.OrderID)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(rows))
+	err := db.insertRows(ctx, tx, deliveryInsert, "RETURNING id", rows, func(rs *sql.Rows) error {
+		var id int64
+		err := rs.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d deliveries: %w", len(rows), err)
+	}
+	if len(ids) != len(batch) {
+		return fmt.Errorf("insert %d deliveries: %d ids returned", len(batch), len(ids))
+	}
+	slices.Sort(ids)
+	for i, r := range batch {
+		r.res.DeliveryID = ids[i]
+	}
+	return nil
+}
