@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -36,6 +39,9 @@ type Worker struct {
 	db   *store.DB
 	lms  *edx.Client
 	opts Options
+
+	lmsTrouble atomic.Bool  // a call failed for want of the LMS since the last answered one
+	lastWake   atomic.Int64 // when waiting jobs were last woken, in Unix nanoseconds
 }
 
 // NextRetry spaces transient failures out exponentially. A job rescued
@@ -91,6 +97,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return snoozeIf(busy)
 	}
 	outs := w.attempt(ctx, all)
+	w.noteLMS(ctx, outs)
 	// Shutting down mid-call: what did not get a final answer runs again at
 	// the next start, without using an attempt.
 	interrupted := errors.Is(ctx.Err(), context.Canceled)
@@ -142,6 +149,64 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return retry
 	}
 	return snoozeIf(busy)
+}
+
+// noteLMS watches the LMS through a job's outcomes: once it answers again
+// after failing (no answer, or a 5xx), the jobs waiting for a retry are
+// woken, so that their items need not wait out their backoff (up to
+// MaxRetryDelay) although the LMS could take them now.
+func (w *Worker) noteLMS(ctx context.Context, outs []outcome) {
+	answered := false
+	for _, o := range outs {
+		if o.name == "retry" && (o.httpStatus == 0 || o.httpStatus >= 500) {
+			w.lmsTrouble.Store(true)
+			return
+		}
+		answered = answered || o.httpStatus == 200
+	}
+	if !answered || !w.lmsTrouble.CompareAndSwap(true, false) {
+		return
+	}
+	if client, err := river.ClientFromContextSafely[*sql.Tx](ctx); err == nil {
+		go w.wakeRetrying(client)
+	}
+}
+
+// wakePage is how many waiting jobs one listing returns.
+const wakePage = 1000
+
+// wakeRetrying makes the enrollment jobs waiting for a retry run now. It
+// does so at most once per RetryDelay, so that an LMS that comes and goes
+// does not spend the items' attempts faster than their backoff would.
+func (w *Worker) wakeRetrying(client *river.Client[*sql.Tx]) {
+	now := time.Now()
+	if last := w.lastWake.Load(); last != 0 && now.Sub(time.Unix(0, last)) < w.opts.RetryDelay {
+		return
+	}
+	w.lastWake.Store(now.UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	params := river.NewJobListParams().Kinds(Args{}.Kind()).States(rivertype.JobStateRetryable).First(wakePage)
+	woken := 0
+	for {
+		res, err := client.JobList(ctx, params)
+		if err != nil {
+			w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
+			return
+		}
+		for _, job := range res.Jobs {
+			if _, err := client.JobRetry(ctx, job.ID); err != nil {
+				w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
+				return
+			}
+			woken++
+		}
+		if len(res.Jobs) < wakePage {
+			break
+		}
+		params = params.After(res.LastCursor)
+	}
+	w.opts.Logger.InfoContext(ctx, "the LMS answers again: waiting enrollments are retried now", "jobs", woken)
 }
 
 // holdPoll is how often a held job looks whether ingest has quietened.

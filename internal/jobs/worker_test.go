@@ -50,7 +50,10 @@ func (f *fixture) startWith(t *testing.T, opts jobs.Options) *jobs.Queue {
 	db, lms := f.db, f.lms
 	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret,
 		SKUPrefix: "sku/", Timeout: 10 * time.Second})
-	opts.Workers, opts.RetryDelay, opts.MaxRetryDelay = 2, 10*time.Millisecond, 50*time.Millisecond
+	opts.Workers = 2
+	if opts.RetryDelay == 0 {
+		opts.RetryDelay, opts.MaxRetryDelay = 10*time.Millisecond, 50*time.Millisecond
+	}
 	opts.AutoEnroll, opts.PollInterval, opts.JobTimeout = true, 20*time.Millisecond, 30*time.Second
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	queue, err := jobs.New(db, client, opts)
@@ -523,4 +526,35 @@ func TestJobsGiveWayToIngest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Items that failed while the LMS was down do not wait out their backoff
+// once it answers again: the first answered call wakes their jobs.
+func TestLMSBackWakesWaitingItems(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 5)
+		f.queue.Stop(context.Background())
+		f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
+		f.lms.SetDown(true)
+		waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
+		// Its job waits for its retry once the queue has recorded the failure.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var n int
+			err := f.db.SQL().QueryRow(`SELECT count(*) FROM river_job WHERE state = 'retryable'`).Scan(&n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the job of the item tried while the LMS was down does not wait for a retry")
+			}
+		}
+		f.lms.SetDown(false)
+		f.settled(t, f.order(t, item("course-v1:Org+B+1", "next@example.com")))
+		if o := f.settled(t, waiting); o.Items[0].Status != enroll.ItemEnrolled || o.Items[0].Attempts != 2 {
+			t.Fatalf("item %+v; want enrolled at its second attempt, long before its 5-minute retry delay", o.Items[0])
+		}
+	})
 }
