@@ -180,10 +180,10 @@ const wakePage = 1000
 // does not spend the items' attempts faster than their backoff would.
 func (w *Worker) wakeRetrying(client *river.Client[*sql.Tx]) {
 	now := time.Now()
-	if last := w.lastWake.Load(); last != 0 && now.Sub(time.Unix(0, last)) < w.opts.RetryDelay {
+	last := w.lastWake.Load()
+	if last != 0 && now.Sub(time.Unix(0, last)) < w.opts.RetryDelay || !w.lastWake.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	w.lastWake.Store(now.UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	params := river.NewJobListParams().Kinds(Args{}.Kind()).States(rivertype.JobStateRetryable).First(wakePage)

@@ -69,6 +69,23 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, ro
 	return rs.Err()
 }
 
+// insertKeyed runs insertRows for a statement that returns the id and then
+// the key of each row it inserts, and maps each key to its id; fields
+// points at a key's fields, in the order the statement returns them.
+func insertKeyed[K comparable](ctx context.Context, db *DB, tx *sql.Tx, head, tail string, rows [][]any, fields func(*K) []any) (map[K]int64, error) {
+	ids := map[K]int64{}
+	err := db.insertRows(ctx, tx, head, tail, rows, func(rs *sql.Rows) error {
+		var k K
+		var id int64
+		if err := rs.Scan(append([]any{&id}, fields(&k)...)...); err != nil {
+			return err
+		}
+		ids[k] = id
+		return nil
+	})
+	return ids, err
+}
+
 // saveBatch stores the requests of a batch in tx: new orders and their
 // items with multi-row statements; orders stored before (redeliveries)
 // one by one, as SaveAccepted does; then every delivery. Requests come
@@ -112,18 +129,9 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids := map[orderKey]int64{}
-	err := db.insertRows(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)`,
 		`ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id`, rows,
-		func(rs *sql.Rows) error {
-			var k orderKey
-			var id int64
-			if err := rs.Scan(&id, &k.platform, &k.source, &k.id); err != nil {
-				return err
-			}
-			ids[k] = id
-			return nil
-		})
+		func(k *orderKey) []any { return []any{&k.platform, &k.source, &k.id} })
 	if err != nil {
 		return nil, fmt.Errorf("insert %d orders: %w", len(rows), err)
 	}
@@ -162,18 +170,9 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 	if len(rows) == 0 {
 		return nil
 	}
-	ids := map[itemKey]int64{}
-	err := db.insertRows(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)`,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
-		func(rs *sql.Rows) error {
-			var k itemKey
-			var id int64
-			if err := rs.Scan(&id, &k.order, &k.sku, &k.email); err != nil {
-				return err
-			}
-			ids[k] = id
-			return nil
-		})
+		func(k *itemKey) []any { return []any{&k.order, &k.sku, &k.email} })
 	if err != nil {
 		return fmt.Errorf("insert %d items: %w", len(rows), err)
 	}

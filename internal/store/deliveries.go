@@ -80,50 +80,30 @@ func groupBySKU(ids []int64, skus []string) [][]int64 {
 // SaveDelivery records a delivery that created no order (a rejection, or an
 // unpaid order answered 402).
 func (db *DB) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
-	var id int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		id, err = db.insertDelivery(ctx, tx, d, nil, 0)
-		return err
-	})
-	return id, err
+	r := &writeRequest{delivery: d}
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.saveBatch(ctx, tx, []*writeRequest{r}) })
+	return r.res.DeliveryID, err
 }
 
 // SaveAccepted stores a delivery, creates its order and items when they are
 // new, and enqueues what needs enrolling, all in one transaction. Items that
 // are pending or done are never enqueued again; failed ones get one more
-// chance.
+// chance. It is the group-commit writer's work for a batch of one.
 func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc) (SaveResult, error) {
-	var res SaveResult
+	r := &writeRequest{accepted: &a}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if res, err = db.saveAccepted(ctx, tx, a); err != nil {
+		if err := db.saveBatch(ctx, tx, []*writeRequest{r}); err != nil {
 			return err
 		}
-		if len(res.Enqueued) == 0 {
+		if len(r.res.Enqueued) == 0 {
 			return nil
 		}
-		if err := enqueue(ctx, tx, groupBySKU(res.Enqueued, res.skus)); err != nil {
+		if err := enqueue(ctx, tx, groupBySKU(r.res.Enqueued, r.res.skus)); err != nil {
 			return fmt.Errorf("enqueue items of order %d: %w", a.Order.ID, err)
 		}
 		return nil
 	})
-	return res, err
-}
-
-// saveAccepted stores one accepted delivery and its order and items in tx;
-// the caller enqueues res.Enqueued in the same transaction.
-func (db *DB) saveAccepted(ctx context.Context, tx *sql.Tx, a Accepted) (SaveResult, error) {
-	var res SaveResult
-	parsed, err := json.Marshal(a.Order)
-	if err != nil {
-		return res, fmt.Errorf("encode order: %w", err)
-	}
-	if err := db.saveOrder(ctx, tx, a, &res); err != nil {
-		return res, err
-	}
-	res.DeliveryID, err = db.insertDelivery(ctx, tx, acceptedDelivery(a, res), parsed, res.OrderID)
-	return res, err
+	return r.res, err
 }
 
 // saveOrder creates the order of a delivery, or finds it, and its items.
@@ -231,17 +211,4 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 	}
 	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
 		body, parsedText, max(int64(len(d.Body)), d.DeclaredSize), hex.EncodeToString(sum[:]), d.Status, d.Reason, order}, nil
-}
-
-func (db *DB) insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery, parsed []byte, orderID int64) (int64, error) {
-	row, err := deliveryRow(d, parsed, orderID)
-	if err != nil {
-		return 0, err
-	}
-	var id int64
-	err = db.insertRows(ctx, tx, deliveryInsert, "RETURNING id", [][]any{row}, func(rs *sql.Rows) error { return rs.Scan(&id) })
-	if err != nil {
-		return 0, fmt.Errorf("insert delivery: %w", err)
-	}
-	return id, nil
 }
