@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -341,6 +342,41 @@ func TestAcceptedDeliveryStoresOrderAndDuplicates(t *testing.T) {
 			t.Errorf("signature stored with an accepted delivery: %s", ds[2].Headers)
 		}
 	})
+}
+
+// A delivery the database cannot store in time is answered 503 before the
+// shop gives up waiting, so that the shop sends it again; the redelivery is
+// stored once the database is back.
+func TestStoreWaitIsBounded(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	// Hold the only SQLite connection, as a long job-queue query would.
+	conn, err := f.db.SQL().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() int {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/webhooks/shopify/order/create", strings.NewReader(shopifyOrder))
+		for k, v := range shopifyHeaders(shopDomain, shopSecret, shopifyOrder) {
+			req.Header.Set(k, v)
+		}
+		client := &http.Client{Timeout: 20 * time.Second}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("no answer while the database is held: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(); got != http.StatusServiceUnavailable {
+		t.Errorf("webhook while the database cannot take it = %d; want 503", got)
+	}
+	conn.Close()
+	if got := post(); got != 200 {
+		t.Errorf("redelivery = %d; want 200", got)
+	}
+	if _, err := f.db.FindOrder(context.Background(), enroll.Shopify, shopDomain, 5834765623456); err != nil {
+		t.Errorf("redelivered order not stored: %v", err)
+	}
 }
 
 func TestUnpaidOrders(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,12 @@ const (
 	storeError    = "store_error" // the database could not store the delivery
 )
 
+// storeWait bounds how long a request waits for its delivery to be stored.
+// Shops count a delivery failed after about 5 seconds and send it again, so
+// past this the shop is answered 503 instead; the delivery may still be
+// stored, and the redelivery is then a duplicate.
+const storeWait = 5 * time.Second
+
 // incoming is one webhook request on its way through a handler.
 type incoming struct {
 	d        Deps
@@ -183,7 +190,9 @@ func (in *incoming) verify(header string, secrets []config.Secret) (answer, bool
 func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 	order.Source = in.source
 	in.delivery.Source, in.delivery.Body, in.delivery.Status = in.source, in.body, http.StatusOK
-	res, err := in.d.Writer.SaveAccepted(in.r.Context(), store.Accepted{
+	ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
+	defer cancel()
+	res, err := in.d.Writer.SaveAccepted(ctx, store.Accepted{
 		Delivery: in.delivery, Order: order, AwaitingPayment: awaitingPayment,
 	})
 	if err != nil {
@@ -206,7 +215,9 @@ func (in *incoming) finish(w http.ResponseWriter, a answer) {
 	if !a.done {
 		d := in.delivery
 		d.Source, d.Body, d.KeepBody, d.Status, d.Reason = in.source, in.body, a.keepBody, a.status, a.reason
-		if _, err := in.d.Writer.SaveDelivery(in.r.Context(), d); err != nil {
+		ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
+		defer cancel()
+		if _, err := in.d.Writer.SaveDelivery(ctx, d); err != nil {
 			in.d.Logger.Error("rejected delivery not recorded", "platform", d.Platform, "error", err)
 		}
 		in.d.Logger.Warn("webhook rejected", "platform", d.Platform, "path", d.Path, "source_ip", d.SourceIP,
