@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -189,6 +190,7 @@ func TestWooCommerceStatusCodes(t *testing.T) {
 			{"ping", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", nil, "webhook_id=12", 200},
 			{"form without webhook_id", "/webhooks/woocommerce/order/create", "application/x-www-form-urlencoded", good, "foo=bar", 400},
 			{"other content type", "/webhooks/woocommerce/order/create", "text/plain", good, wooOrder, 400},
+			{"no content type: read as JSON", "/webhooks/woocommerce/order/create", "", good, wooOrder, 200},
 			{"missing source", "/webhooks/woocommerce/order/create", "application/json", without(good, "X-WC-Webhook-Source"), wooOrder, 400},
 			{"unknown source", "/webhooks/woocommerce/order/create", "application/json",
 				wooHeaders("https://evil.example.com/", siteSecret, wooOrder), wooOrder, 403},
@@ -267,29 +269,45 @@ func TestReadyFailsWithoutDatabase(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	big := `{"id": 1, "note": "` + strings.Repeat("x", 2000) + `"}`
+	endpoints := []struct {
+		path    string
+		headers map[string]string
+	}{
+		{"/webhooks/shopify/order/create", shopifyHeaders(shopDomain, shopSecret, big)},
+		{"/webhooks/woocommerce/order/create", wooHeaders(siteURL, siteSecret, big)},
+	}
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
-		f := newFixture(t, d, func(c *config.Config) { c.MaxBodyBytes = 1024 })
-		big := `{"id": 1, "note": "` + strings.Repeat("x", 2000) + `"}`
-		h := shopifyHeaders(shopDomain, shopSecret, big)
-		if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, big); got != 413 {
-			t.Errorf("oversized body with Content-Length = %d; want 413", got)
-		}
-		// Without Content-Length (chunked), the limit applies while reading.
-		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/webhooks/shopify/order/create", io.MultiReader(strings.NewReader(big)))
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 413 {
-			t.Errorf("oversized chunked body = %d; want 413", resp.StatusCode)
-		}
-		ds, _ := f.db.Deliveries(context.Background(), 10)
-		if len(ds) != 2 || ds[0].Status != 413 || ds[0].Body != nil || ds[1].BodySize != int64(len(big)) {
-			t.Errorf("413 deliveries recorded: %+v", ds)
+		for _, e := range endpoints {
+			f := newFixture(t, d, func(c *config.Config) { c.MaxBodyBytes = 1024 })
+			if got := f.post(t, e.path, "application/json", e.headers, big); got != 413 {
+				t.Errorf("%s: oversized body with Content-Length = %d; want 413", e.path, got)
+			}
+			// Without Content-Length (chunked), the limit applies while reading.
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+e.path, io.MultiReader(strings.NewReader(big)))
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range e.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 413 {
+				t.Errorf("%s: oversized chunked body = %d; want 413", e.path, resp.StatusCode)
+			}
+			// Sizes as far as known: the declared length, or more than the
+			// limit; no digest of a body that was never read whole.
+			ds, _ := f.db.Deliveries(context.Background(), 10)
+			if len(ds) != 2 {
+				t.Fatalf("%s: %d deliveries recorded; want 2", e.path, len(ds))
+			}
+			for i, want := range []int64{1025, int64(len(big))} {
+				if got := ds[i]; got.Status != 413 || got.Body != nil || got.BodySize != want || got.BodySHA256 != "" {
+					t.Errorf("%s: 413 delivery %d recorded as %+v; want size %d, no body, no digest", e.path, i, got, want)
+				}
+			}
 		}
 	})
 }
@@ -322,6 +340,7 @@ func TestAcceptedDeliveryStoresOrderAndDuplicates(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)
 		h := shopifyHeaders(shopDomain, shopSecret, shopifyOrder)
+		before := time.Now().Add(-time.Second)
 		for range 3 {
 			if got := f.post(t, "/webhooks/shopify/order/create", "application/json", h, shopifyOrder); got != 200 {
 				t.Fatalf("status %d", got)
@@ -340,6 +359,21 @@ func TestAcceptedDeliveryStoresOrderAndDuplicates(t *testing.T) {
 		}
 		if strings.Contains(ds[2].Headers, h["X-Shopify-Hmac-Sha256"]) {
 			t.Errorf("signature stored with an accepted delivery: %s", ds[2].Headers)
+		}
+		if !strings.Contains(ds[2].Headers, "orders/create") || !strings.Contains(ds[2].Headers, h["X-Shopify-Webhook-Id"]) {
+			t.Errorf("headers not stored with the delivery: %s", ds[2].Headers)
+		}
+		if at := ds[2].ReceivedAt; at.Before(before) || at.After(time.Now().Add(time.Second)) {
+			t.Errorf("received at %v; want about now", at)
+		}
+		var parsedText string
+		if err := f.db.SQL().QueryRow(`SELECT parsed FROM deliveries WHERE id = $1`, ds[2].ID).Scan(&parsedText); err != nil {
+			t.Fatal(err)
+		}
+		var parsed enroll.Order
+		if err := json.Unmarshal([]byte(parsedText), &parsed); err != nil || parsed.ID != 5834765623456 ||
+			len(parsed.Items) != 2 || parsed.Items[0].Email != "learner@example.com" {
+			t.Errorf("parsed order stored as %s (%v)", parsedText, err)
 		}
 	})
 }

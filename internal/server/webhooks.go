@@ -161,6 +161,7 @@ func (in *incoming) readBody(w http.ResponseWriter) answer {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
+		in.delivery.DeclaredSize = limit + 1 // sent without a Content-Length: at least this
 		return overLimit
 	case err != nil:
 		return reject(http.StatusBadRequest, badRequest, "could not read the body")

@@ -26,7 +26,8 @@ type Delivery struct {
 	// Body is stored only when KeepBody is true; its size and SHA-256 always.
 	Body     []byte
 	KeepBody bool
-	// DeclaredSize is the Content-Length of a body too large to read.
+	// DeclaredSize is the size of a body too large to read: its
+	// Content-Length, or the limit plus one when it was sent without one.
 	DeclaredSize int64
 	Status       int
 	Reason       string
@@ -198,7 +199,13 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode headers: %w", err)
 	}
-	sum := sha256.Sum256(d.Body)
+	size, digest := int64(len(d.Body)), ""
+	if d.DeclaredSize > size { // a body too large to read: its size as far as known, no digest
+		size = d.DeclaredSize
+	} else {
+		sum := sha256.Sum256(d.Body)
+		digest = hex.EncodeToString(sum[:])
+	}
 	var body, parsedText, order any
 	if d.KeepBody {
 		body = d.Body
@@ -210,5 +217,5 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 		order = orderID
 	}
 	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
-		body, parsedText, max(int64(len(d.Body)), d.DeclaredSize), hex.EncodeToString(sum[:]), d.Status, d.Reason, order}, nil
+		body, parsedText, size, digest, d.Status, d.Reason, order}, nil
 }
