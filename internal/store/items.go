@@ -164,8 +164,10 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
-	_, err = db.txExec(ctx, tx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`,
-		enroll.StatusOf(statuses), now, orderID)
+	// Once a job has begun an order, it is not NEW again (an attempt put off
+	// by a 429 leaves its items pending).
+	_, err = db.txExec(ctx, tx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND NOT (status = $4 AND $1 = $5)`,
+		enroll.StatusOf(statuses), now, orderID, enroll.OrderProcessing, enroll.OrderNew)
 	if err != nil {
 		return fmt.Errorf("update order %d: %w", orderID, err)
 	}
@@ -223,22 +225,51 @@ func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
 	return nil
 }
 
+// claim runs a claiming query and marks the NEW orders of the items it
+// returns PROCESSING, in one transaction.
 func (db *DB) claim(ctx context.Context, query string, args ...any) ([]int64, error) {
 	var ids []int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
+		var err error
+		if ids, err = scanIDs(tx.QueryContext(ctx, query, args...)); err != nil {
 			return fmt.Errorf("claim items: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("claim items: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		return db.startOrders(ctx, tx, ids)
 	})
 	return ids, err
+}
+
+// startOrders marks the NEW orders of items PROCESSING. On PostgreSQL an
+// order another transaction holds is passed over, as claims pass over
+// items, so that claims never wait for a lock: it is PROCESSING once its
+// first attempt is recorded.
+func (db *DB) startOrders(ctx context.Context, tx *sql.Tx, itemIDs []int64) error {
+	if len(itemIDs) == 0 {
+		return nil
+	}
+	p := params{args: []any{enroll.OrderProcessing, db.now(), enroll.OrderNew}}
+	ids := p.list(itemIDs)
+	_, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id IN (
+		SELECT id FROM orders WHERE status = $3 AND id IN (SELECT order_id FROM items WHERE id IN (`+ids+`))
+		ORDER BY id`+db.skipLocked()+`) AND status = $3`, p.args...)
+	if err != nil {
+		return fmt.Errorf("mark orders processing: %w", err)
+	}
+	return nil
+}
+
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -357,3 +357,42 @@ func TestClosedWriterRefuses(t *testing.T) {
 		t.Fatalf("SaveAccepted after Close = %v; want ErrWriterClosed", err)
 	}
 }
+
+// An order is NEW until a job claims its items, PROCESSING from then on
+// (a throttled attempt does not make it NEW again), and PROCESSED once
+// every item is enrolled.
+func TestOrderStatusFollowsItsItems(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var rec recorder
+		res, err := db.SaveAccepted(ctx, order(42, itemA, itemB), rec.enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := res.Enqueued[0], res.Enqueued[1]
+		status := func(want enroll.OrderStatus, when string) {
+			t.Helper()
+			o, err := db.FindOrder(ctx, enroll.Shopify, "shop.example.com", 42)
+			if err != nil || o.Status != want {
+				t.Fatalf("%s: order status %q, %v; want %s", when, o.Status, err, want)
+			}
+		}
+		status(enroll.OrderNew, "stored")
+		if got, err := db.Claim(ctx, []int64{a}, time.Minute); err != nil || len(got) != 1 {
+			t.Fatalf("Claim = %v, %v", got, err)
+		}
+		status(enroll.OrderProcessing, "claimed")
+		if err := db.RecordAttempt(ctx, store.Attempt{ItemID: a, Outcome: "throttled", HTTPStatus: 429,
+			Status: enroll.ItemPending}); err != nil {
+			t.Fatal(err)
+		}
+		status(enroll.OrderProcessing, "throttled")
+		for _, id := range []int64{a, b} {
+			if err := db.RecordAttempt(ctx, store.Attempt{ItemID: id, Outcome: "enrolled", HTTPStatus: 200,
+				Status: enroll.ItemEnrolled, Counted: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status(enroll.OrderProcessed, "enrolled")
+	})
+}
