@@ -443,22 +443,24 @@ func TestLearnersOfOneCourseShareACall(t *testing.T) {
 }
 
 func TestBatchSizeCapsACall(t *testing.T) {
-	f := newFixture(t, store.SQLite, 3)
-	f.queue.Stop(context.Background())
-	f.queue = f.startWith(t, jobs.Options{BatchSize: 2})
-	var items []enroll.Item
-	for i := range 5 {
-		items = append(items, enroll.Item{LineItemID: int64(i), SKU: "course-v1:Org+B+1", Email: fmt.Sprintf("b%d@example.com", i)})
-	}
-	f.settled(t, f.order(t, items...))
-	for _, c := range f.lms.Calls() {
-		if len(c.Identifiers) > 2 {
-			t.Errorf("a call enrolled %d learners; want at most 2", len(c.Identifiers))
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, 3)
+		f.queue.Stop(context.Background())
+		f.queue = f.startWith(t, jobs.Options{BatchSize: 2})
+		var items []enroll.Item
+		for i := range 5 {
+			items = append(items, enroll.Item{LineItemID: int64(i), SKU: "course-v1:Org+B+1", Email: fmt.Sprintf("b%d@example.com", i)})
 		}
-	}
-	if n := len(f.lms.Calls()); n != 3 {
-		t.Errorf("%d calls for 5 learners in batches of 2; want 3", n)
-	}
+		f.settled(t, f.order(t, items...))
+		for _, c := range f.lms.Calls() {
+			if len(c.Identifiers) > 2 {
+				t.Errorf("a call enrolled %d learners; want at most 2", len(c.Identifiers))
+			}
+		}
+		if n := len(f.lms.Calls()); n != 3 {
+			t.Errorf("%d calls for 5 learners in batches of 2; want 3", n)
+		}
+	})
 }
 
 // Orders stored apart (one job each) while no worker runs are enrolled in
@@ -506,26 +508,28 @@ func TestJobsGiveWayToIngest(t *testing.T) {
 		{"until ingest quietens", time.Minute, true},
 		{"at most MaxHold", 50 * time.Millisecond, false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, store.SQLite, 3)
-			f.queue.Stop(context.Background())
-			var busy atomic.Bool
-			busy.Store(true)
-			f.queue = f.startWith(t, jobs.Options{IngestBusy: busy.Load, MaxHold: tt.maxHold})
-			id := f.order(t, item("course-v1:Org+A+1", "held@example.com"))
-			if tt.quieten {
-				time.Sleep(300 * time.Millisecond)
-				if n := len(f.lms.Calls()); n != 0 {
-					t.Fatalf("%d LMS calls while ingest was busy; want none", n)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, d, 3)
+				f.queue.Stop(context.Background())
+				var busy atomic.Bool
+				busy.Store(true)
+				f.queue = f.startWith(t, jobs.Options{IngestBusy: busy.Load, MaxHold: tt.maxHold})
+				id := f.order(t, item("course-v1:Org+A+1", "held@example.com"))
+				if tt.quieten {
+					time.Sleep(300 * time.Millisecond)
+					if n := len(f.lms.Calls()); n != 0 {
+						t.Fatalf("%d LMS calls while ingest was busy; want none", n)
+					}
+					busy.Store(false)
 				}
-				busy.Store(false)
-			}
-			if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
-				t.Fatalf("item %+v; want enrolled", o.Items[0])
-			}
-		})
-	}
+				if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
+					t.Fatalf("item %+v; want enrolled", o.Items[0])
+				}
+			})
+		}
+	})
 }
 
 // Items that failed while the LMS was down do not wait out their backoff

@@ -349,13 +349,14 @@ func TestWriterIsolatesABadDelivery(t *testing.T) {
 }
 
 func TestClosedWriterRefuses(t *testing.T) {
-	db := storetest.New(t)
-	var rec recorder
-	w := db.NewWriter(rec.enqueue, 1, 8)
-	w.Close()
-	if _, err := w.SaveAccepted(context.Background(), order(1, itemA)); !errors.Is(err, store.ErrWriterClosed) {
-		t.Fatalf("SaveAccepted after Close = %v; want ErrWriterClosed", err)
-	}
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		var rec recorder
+		w := db.NewWriter(rec.enqueue, 2, 8)
+		w.Close()
+		if _, err := w.SaveAccepted(context.Background(), order(1, itemA)); !errors.Is(err, store.ErrWriterClosed) {
+			t.Fatalf("SaveAccepted after Close = %v; want ErrWriterClosed", err)
+		}
+	})
 }
 
 // An order is NEW until a job claims its items, PROCESSING from then on
