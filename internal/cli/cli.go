@@ -37,9 +37,10 @@ Commands:
   version   print the version
   help      print this help, or a command's help: help <command>
 
-Configuration comes from environment variables (WEBHOOK_RECEIVER_*, and the
-Django app's DJANGO_* names) and an optional YAML file (WEBHOOK_RECEIVER_CONFIG);
-see the README.
+Configuration comes from an optional YAML file (WEBHOOK_RECEIVER_CONFIG or
+--config), environment variables (WEBHOOK_RECEIVER_*, and the Django app's
+DJANGO_* names) and the flags --listen and --database-url, each overriding the
+one before; see the README.
 `
 
 // Run runs the command line args (args[0] is the program name), reading
@@ -143,17 +144,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 // errHelp ends a command that printed its help; Run turns it into success.
 var errHelp = errors.New("help requested")
 
-// load reads the configuration: defaults < YAML < environment < flags.
+// load reads the configuration: defaults < YAML < environment < flags. The
+// flags are validated with the rest, and win before validation, so that a
+// good flag replaces a bad value from the environment or a file.
 func (c *configFlags) load(env *environment) (config.Config, []string, error) {
-	cfg, warnings, err := config.Load(env.getenv, c.file)
+	flags := config.Flags{File: c.file, Listen: c.listen, DatabaseURL: c.databaseURL}
+	cfg, warnings, err := config.Load(env.getenv, flags)
 	if err != nil {
 		return cfg, warnings, fmt.Errorf("configuration: %w", err)
-	}
-	if c.listen != "" {
-		cfg.Listen = c.listen
-	}
-	if c.databaseURL != "" {
-		cfg.DatabaseURL = c.databaseURL
 	}
 	return cfg, warnings, nil
 }

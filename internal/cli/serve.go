@@ -147,7 +147,7 @@ func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
-		return nil, fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
 	}
 	var applied []string
 	err = db.WithMigrationLock(ctx, func() error {

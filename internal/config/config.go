@@ -1,8 +1,9 @@
 // Package config reads the receiver's settings: defaults, then the Django
 // app's legacy YAML file (WEBHOOK_RECEIVER_CFG), then the new YAML file
-// (WEBHOOK_RECEIVER_CONFIG), then the Django app's environment variables,
-// then the new ones. It keeps accepting every setting name of the Django
-// "Open edX Webhook Receiver" so the binary is a drop-in replacement.
+// (WEBHOOK_RECEIVER_CONFIG or --config), then the Django app's environment
+// variables, then the new ones, then the command-line flags. It keeps
+// accepting every setting name of the Django "Open edX Webhook Receiver" so
+// the binary is a drop-in replacement.
 //
 // The environment is passed in as a getenv function; this package never
 // reads the process environment itself.
@@ -87,6 +88,27 @@ type Config struct {
 	MetricsListen string
 	// Admin is the web console; off while PasswordHash is empty.
 	Admin Admin
+
+	// from names, by YAML key, where each setting that Load did not leave
+	// at its default came from, so that errors name what the operator
+	// wrote: "--listen", "DJANGO_DATABASE_URL",
+	// "WEBHOOK_RECEIVER_CONFIG /etc/x.yaml: max_attempts". Never a value.
+	from map[string]string
+}
+
+// source names where the setting with this YAML key came from; name (its
+// environment variable) when Load did not set it.
+func (c Config) source(key, name string) string {
+	if s, ok := c.from[key]; ok {
+		return s
+	}
+	return name
+}
+
+// DatabaseURLSource names the flag, variable or YAML key that gave
+// DatabaseURL, for errors about it.
+func (c Config) DatabaseURLSource() string {
+	return c.source("database_url", "WEBHOOK_RECEIVER_DATABASE_URL")
 }
 
 // Admin is the operator console at /admin/.

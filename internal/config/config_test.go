@@ -297,7 +297,7 @@ func TestAdminSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := Load(func(k string) string { return tt.env[k] }, "")
+			c, _, err := Load(func(k string) string { return tt.env[k] }, Flags{})
 			if err == nil {
 				err = c.Validate()
 			}

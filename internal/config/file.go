@@ -1,18 +1,19 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // fileConfig is the new YAML file (WEBHOOK_RECEIVER_CONFIG). Pointers tell
-// a key that is absent from one set to its zero value.
+// a key that is absent from one set to its zero value. keyDecoder fills it
+// by the yaml tags: a struct field is a section, a slice of structs a list
+// of entries, anything else one setting.
 type fileConfig struct {
 	Listen           *string    `yaml:"listen"`
 	DatabaseURL      *string    `yaml:"database_url"`
@@ -103,53 +104,61 @@ func (l *secretList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// applyFile applies the new YAML file at path on top of c.
-func applyFile(c *Config, path string) error {
+// applyFile applies the new YAML file at path on top of c. name is the
+// flag or variable that named the file; errors start with it and the path.
+func applyFile(c *Config, name, path string) error {
+	file := name + " " + path
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read config file: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", file, syntaxError(err))
 	}
 	var f fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config file %s: %w", path, err)
+	if len(doc.Content) > 0 {
+		d := &keyDecoder{file: file, from: c.from}
+		d.mapping(doc.Content[0], "", reflect.ValueOf(&f).Elem())
+		if len(d.errs) > 0 {
+			return errors.Join(d.errs...)
+		}
 	}
+	if err := applyFileConfig(c, f); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if f.Admin.PasswordHashFile != nil {
+		c.from["admin.password_hash"] = c.from["admin.password_hash_file"]
+	}
+	return nil
+}
 
+// applyFileConfig applies the decoded file on top of c.
+func applyFileConfig(c *Config, f fileConfig) error {
 	set(&c.Listen, f.Listen)
 	set(&c.DatabaseURL, f.DatabaseURL)
 	set(&c.LMS.BaseURL, f.LMS.BaseURL)
 	set(&c.LMS.OAuth2Key, f.LMS.OAuth2Key)
-	switch {
-	case f.LMS.OAuth2Secret != nil && f.LMS.OAuth2SecretFile != nil:
-		return fmt.Errorf("config file %s: lms.oauth2_secret and lms.oauth2_secret_file are both set: use one", path)
-	case f.LMS.OAuth2Secret != nil:
-		c.LMS.OAuth2Secret = *f.LMS.OAuth2Secret
-	case f.LMS.OAuth2SecretFile != nil:
-		s, err := readSecretFile(*f.LMS.OAuth2SecretFile)
-		if err != nil {
-			return fmt.Errorf("config file %s: lms.oauth2_secret_file: %w", path, err)
-		}
-		c.LMS.OAuth2Secret = Secret(s)
+	if err := applyFileSecret(c, f.LMS); err != nil {
+		return err
 	}
 	set(&c.LMS.SKUPrefix, f.LMS.SKUPrefix)
 	setBool(&c.LMS.AutoEnroll, f.LMS.AutoEnroll)
 	setBool(&c.LMS.SendEnrollmentEmail, f.LMS.SendEnrollmentEmail)
 	set(&c.LMS.RateLimit, f.LMS.RateLimit)
 	set(&c.LMS.BatchSize, f.LMS.BatchSize)
-	if err := setDuration(&c.LMS.Timeout, f.LMS.Timeout, "lms.timeout"); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if err := setDuration(&c.RetryDelay, f.RetryDelay, "retry_delay"); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+	err := errors.Join(
+		setDuration(&c.LMS.Timeout, f.LMS.Timeout, "lms.timeout"),
+		setDuration(&c.RetryDelay, f.RetryDelay, "retry_delay"),
+		setDuration(&c.RescueAfter, f.RescueAfter, "rescue_after"),
+	)
+	if err != nil {
+		return err
 	}
 	set(&c.MaxAttempts, f.MaxAttempts)
 	set(&c.MaxBodyBytes, f.MaxBodyBytes)
 	set(&c.Workers, f.Workers)
 	set(&c.DatabaseMaxConns, f.DatabaseMaxConns)
-	if err := setDuration(&c.RescueAfter, f.RescueAfter, "rescue_after"); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
 	set(&c.LogFormat, f.LogFormat)
 	set(&c.LogLevel, f.LogLevel)
 	set(&c.MetricsListen, f.MetricsListen)
@@ -158,7 +167,7 @@ func applyFile(c *Config, path string) error {
 	if f.Admin.PasswordHashFile != nil {
 		h, err := readSecretFile(*f.Admin.PasswordHashFile)
 		if err != nil {
-			return fmt.Errorf("config file %s: admin.password_hash_file: %w", path, err)
+			return fmt.Errorf("admin.password_hash_file: %w", err)
 		}
 		c.Admin.PasswordHash = Secret(h)
 	}
@@ -167,7 +176,7 @@ func applyFile(c *Config, path string) error {
 		for i, s := range *f.TrustedProxies {
 			p, err := parsePrefix(s)
 			if err != nil {
-				return fmt.Errorf("config file %s: trusted_proxies[%d]: %w", path, i, err)
+				return fmt.Errorf("trusted_proxies[%d]: %w", i, err)
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
@@ -188,6 +197,23 @@ func applyFile(c *Config, path string) error {
 		})
 	}
 	c.WooCommerce = mergeSites(c.WooCommerce, sites)
+	return nil
+}
+
+// applyFileSecret applies lms.oauth2_secret or lms.oauth2_secret_file.
+func applyFileSecret(c *Config, f fileLMS) error {
+	switch {
+	case f.OAuth2Secret != nil && f.OAuth2SecretFile != nil:
+		return fmt.Errorf("lms.oauth2_secret and lms.oauth2_secret_file are both set: use one")
+	case f.OAuth2Secret != nil:
+		c.LMS.OAuth2Secret = *f.OAuth2Secret
+	case f.OAuth2SecretFile != nil:
+		s, err := readSecretFile(*f.OAuth2SecretFile)
+		if err != nil {
+			return fmt.Errorf("lms.oauth2_secret_file: %w", err)
+		}
+		c.LMS.OAuth2Secret = Secret(s)
+	}
 	return nil
 }
 
@@ -242,67 +268,73 @@ func mergeSites(older, newer []Site) []Site {
 
 // applyLegacyFile applies the Django app's YAML file, whose top-level keys
 // are Django setting names. Settings that only Django used are ignored with
-// a warning that names the key, never its value.
-func applyLegacyFile(c *Config, path string) ([]string, error) {
+// a warning that names the key, never its value. name is the variable that
+// named the file; errors and warnings start with it and the path.
+func applyLegacyFile(c *Config, name, path string) ([]string, error) {
+	file := name + " " + path
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read legacy config file: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("legacy config file %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", file, syntaxError(err))
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil // empty file
 	}
 	top, err := mapping(doc.Content[0])
 	if err != nil {
-		return nil, fmt.Errorf("legacy config file %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 
 	var warnings []string
 	var errs []error
-	decode := func(key string, n *yaml.Node, dst any) bool {
-		if err := n.Decode(dst); err != nil {
-			errs = append(errs, fmt.Errorf("legacy config file %s: %s: %w", path, key, err))
+	// decode decodes the value of a top-level key into the setting with
+	// this key in the new file.
+	decode := func(kv keyValue, setting string, dst any) bool {
+		if err := decodeLegacy(kv.value, dst); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", file, kv.key, err))
 			return false
 		}
+		c.from[setting] = file + ": " + kv.key
 		return true
 	}
 	for _, kv := range top {
 		var b yamlBool
 		switch kv.key {
 		case "WEBHOOK_RECEIVER_LMS_BASE_URL":
-			decode(kv.key, kv.value, &c.LMS.BaseURL)
+			decode(kv, "lms.base_url", &c.LMS.BaseURL)
 		case "WEBHOOK_RECEIVER_EDX_OAUTH2_KEY":
-			decode(kv.key, kv.value, &c.LMS.OAuth2Key)
+			decode(kv, "lms.oauth2_key", &c.LMS.OAuth2Key)
 		case "WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET":
 			if kv.value.Kind != yaml.ScalarNode {
-				errs = append(errs, fmt.Errorf("legacy config file %s: %s: must be a string", path, kv.key))
+				errs = append(errs, fmt.Errorf("%s: %s: line %d: expected a string", file, kv.key, kv.value.Line))
 				continue
 			}
 			c.LMS.OAuth2Secret = Secret(kv.value.Value)
+			c.from["lms.oauth2_secret"] = file + ": " + kv.key
 		case "WEBHOOK_RECEIVER_SKU_PREFIX":
-			decode(kv.key, kv.value, &c.LMS.SKUPrefix)
+			decode(kv, "lms.sku_prefix", &c.LMS.SKUPrefix)
 		case "WEBHOOK_RECEIVER_AUTO_ENROLL":
-			if decode(kv.key, kv.value, &b) {
+			if decode(kv, "lms.auto_enroll", &b) {
 				c.LMS.AutoEnroll = bool(b)
 			}
 		case "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL":
-			if decode(kv.key, kv.value, &b) {
+			if decode(kv, "lms.send_enrollment_email", &b) {
 				c.LMS.SendEnrollmentEmail = bool(b)
 			}
 		case "WEBHOOK_RECEIVER_SETTINGS":
 			w, err := applyLegacySettings(c, kv.value)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("legacy config file %s: %s: %w", path, kv.key, err))
+				errs = append(errs, fmt.Errorf("%s: %w", file, err))
 			}
 			for _, s := range w {
-				warnings = append(warnings, fmt.Sprintf("legacy config file %s: %s", path, s))
+				warnings = append(warnings, fmt.Sprintf("%s: %s", file, s))
 			}
 		default:
-			warnings = append(warnings, fmt.Sprintf("legacy config file %s: ignoring %s: webhook-receiver does not use it%s",
-				path, kv.key, legacyHint(kv.key)))
+			warnings = append(warnings, fmt.Sprintf("%s: ignoring %s: webhook-receiver does not use it%s",
+				file, kv.key, legacyHint(kv.key)))
 		}
 	}
 	return warnings, errors.Join(errs...)
@@ -320,17 +352,17 @@ func legacyHint(key string) string {
 }
 
 // applyLegacySettings reads WEBHOOK_RECEIVER_SETTINGS: one Shopify shop and
-// one WooCommerce site.
+// one WooCommerce site. Errors start with the key's path.
 func applyLegacySettings(c *Config, n *yaml.Node) ([]string, error) {
 	sections, err := mapping(n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("WEBHOOK_RECEIVER_SETTINGS: %w", err)
 	}
 	var warnings []string
 	for _, section := range sections {
 		fields, err := mapping(section.value)
 		if err != nil {
-			return warnings, fmt.Errorf("%s: %w", section.key, err)
+			return warnings, fmt.Errorf("WEBHOOK_RECEIVER_SETTINGS.%s: %w", section.key, err)
 		}
 		switch section.key {
 		case "shopify":
@@ -338,7 +370,7 @@ func applyLegacySettings(c *Config, n *yaml.Node) ([]string, error) {
 			for _, f := range fields {
 				switch f.key {
 				case "shop_domain":
-					err = f.value.Decode(&shop.Domain)
+					err = decodeLegacy(f.value, &shop.Domain)
 				case "api_key": // the Django app's name for the webhook signing secret
 					shop.Secrets, err = legacySecret(f.value)
 				case "send_email":
@@ -348,7 +380,7 @@ func applyLegacySettings(c *Config, n *yaml.Node) ([]string, error) {
 					warnings = append(warnings, fmt.Sprintf("ignoring unknown key WEBHOOK_RECEIVER_SETTINGS.shopify.%s", f.key))
 				}
 				if err != nil {
-					return warnings, fmt.Errorf("shopify.%s: %w", f.key, err)
+					return warnings, fmt.Errorf("WEBHOOK_RECEIVER_SETTINGS.shopify.%s: %w", f.key, err)
 				}
 			}
 			if shop.Domain != "" || len(shop.Secrets) > 0 {
@@ -359,18 +391,18 @@ func applyLegacySettings(c *Config, n *yaml.Node) ([]string, error) {
 			for _, f := range fields {
 				switch f.key {
 				case "source":
-					err = f.value.Decode(&site.Source)
+					err = decodeLegacy(f.value, &site.Source)
 				case "secret":
 					site.Secrets, err = legacySecret(f.value)
 				case "require_payment":
 					var b yamlBool
-					err = f.value.Decode(&b)
+					err = decodeLegacy(f.value, &b)
 					site.RequirePayment = bool(b)
 				default:
 					warnings = append(warnings, fmt.Sprintf("ignoring unknown key WEBHOOK_RECEIVER_SETTINGS.woocommerce.%s", f.key))
 				}
 				if err != nil {
-					return warnings, fmt.Errorf("woocommerce.%s: %w", f.key, err)
+					return warnings, fmt.Errorf("WEBHOOK_RECEIVER_SETTINGS.woocommerce.%s: %w", f.key, err)
 				}
 			}
 			if site.Source != "" || len(site.Secrets) > 0 {
@@ -383,10 +415,19 @@ func applyLegacySettings(c *Config, n *yaml.Node) ([]string, error) {
 	return warnings, nil
 }
 
+// decodeLegacy decodes one value, with an error that says what it should
+// have been.
+func decodeLegacy(n *yaml.Node, dst any) error {
+	if err := n.Decode(dst); err != nil {
+		return decodeError(n, reflect.TypeOf(dst), err)
+	}
+	return nil
+}
+
 // legacySecret reads a single secret without ever quoting it in an error.
 func legacySecret(n *yaml.Node) ([]Secret, error) {
 	if n.Kind != yaml.ScalarNode {
-		return nil, fmt.Errorf("line %d: must be a string", n.Line)
+		return nil, fmt.Errorf("line %d: expected a string", n.Line)
 	}
 	if n.Tag == "!!null" || n.Value == "" {
 		return nil, nil

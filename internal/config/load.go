@@ -10,33 +10,46 @@ import (
 	"time"
 )
 
+// Flags are the settings given on the command line. They win over every
+// other source; empty means not given.
+type Flags struct {
+	// File is --config: the new YAML file, instead of WEBHOOK_RECEIVER_CONFIG.
+	File        string
+	Listen      string // --listen
+	DatabaseURL string // --database-url
+}
+
 // Load builds the configuration from, lowest precedence first: the
 // defaults, the Django app's YAML file (WEBHOOK_RECEIVER_CFG), the new YAML
-// file (file, or WEBHOOK_RECEIVER_CONFIG when file is empty), the Django
-// app's environment variables and the new ones. It returns warnings for the
-// operator, and every problem found, including those of Validate, joined in
-// one error. The Config is returned even with an error, so that a check
-// command can show it next to the problems.
-func Load(getenv func(string) string, file string) (Config, []string, error) {
+// file (flags.File, or WEBHOOK_RECEIVER_CONFIG), the Django app's
+// environment variables, the new ones, and the other flags. It returns
+// warnings for the operator, and every problem found, including those of
+// Validate, joined in one error; each names where the faulty value came
+// from. The Config is returned even with an error, so that a check command
+// can show it next to the problems.
+func Load(getenv func(string) string, flags Flags) (Config, []string, error) {
 	c := Default()
-	e := &env{getenv: getenv}
+	c.from = map[string]string{}
+	e := &env{getenv: getenv, from: c.from}
 
 	if path := e.value("WEBHOOK_RECEIVER_CFG"); path != "" {
-		w, err := applyLegacyFile(&c, path)
+		w, err := applyLegacyFile(&c, "WEBHOOK_RECEIVER_CFG", path)
 		e.warnings = append(e.warnings, w...)
 		if err != nil {
 			return c, e.warnings, err
 		}
 	}
+	file, fileName := strings.TrimSpace(flags.File), "--config"
 	if file == "" {
-		file = e.value("WEBHOOK_RECEIVER_CONFIG")
+		file, fileName = e.value("WEBHOOK_RECEIVER_CONFIG"), "WEBHOOK_RECEIVER_CONFIG"
 	}
 	if file != "" {
-		if err := applyFile(&c, file); err != nil {
+		if err := applyFile(&c, fileName, file); err != nil {
 			return c, e.warnings, err
 		}
 	}
 	applyEnv(&c, e)
+	applyFlags(&c, flags)
 	normalize(&c)
 
 	errs := e.errs
@@ -46,10 +59,24 @@ func Load(getenv func(string) string, file string) (Config, []string, error) {
 	return c, append(e.warnings, c.Warnings()...), errors.Join(errs...)
 }
 
+// applyFlags applies the command-line flags on top of c.
+func applyFlags(c *Config, f Flags) {
+	if v := strings.TrimSpace(f.Listen); v != "" {
+		c.Listen = v
+		c.from["listen"] = "--listen"
+	}
+	if v := strings.TrimSpace(f.DatabaseURL); v != "" {
+		c.DatabaseURL = v
+		c.from["database_url"] = "--database-url"
+	}
+}
+
 // env reads environment variables, collecting every problem instead of
-// stopping at the first.
+// stopping at the first, and recording in from which variable set each
+// setting.
 type env struct {
 	getenv   func(string) string
+	from     map[string]string
 	errs     []error
 	warnings []string
 }
@@ -72,6 +99,15 @@ func (e *env) lookup(names ...string) (value, name string) {
 		}
 	}
 	return "", ""
+}
+
+// record notes that the variable name set the setting with this YAML key.
+// An empty key records nothing (a WooCommerce site's settings, which have
+// no key of their own).
+func (e *env) record(key, name string) {
+	if key != "" {
+		e.from[key] = name
+	}
 }
 
 // secret is lookup for secrets: each name may instead be given as
@@ -115,13 +151,14 @@ func readSecretFile(path string) (string, error) {
 	return s, nil
 }
 
-func (e *env) str(dst *string, names ...string) {
+func (e *env) str(key string, dst *string, names ...string) {
 	if v, n := e.lookup(names...); n != "" {
 		*dst = v
+		e.record(key, n)
 	}
 }
 
-func (e *env) boolean(dst *bool, names ...string) (set bool) {
+func (e *env) boolean(key string, dst *bool, names ...string) (set bool) {
 	v, n := e.lookup(names...)
 	if n == "" {
 		return false
@@ -132,10 +169,11 @@ func (e *env) boolean(dst *bool, names ...string) (set bool) {
 		return false
 	}
 	*dst = b
+	e.record(key, n)
 	return true
 }
 
-func (e *env) integer(dst *int, name string) {
+func (e *env) integer(key string, dst *int, name string) {
 	if v := e.value(name); v != "" {
 		i, err := strconv.Atoi(v)
 		if err != nil {
@@ -143,10 +181,11 @@ func (e *env) integer(dst *int, name string) {
 			return
 		}
 		*dst = i
+		e.record(key, name)
 	}
 }
 
-func (e *env) int64(dst *int64, name string) {
+func (e *env) int64(key string, dst *int64, name string) {
 	if v := e.value(name); v != "" {
 		i, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -154,10 +193,11 @@ func (e *env) int64(dst *int64, name string) {
 			return
 		}
 		*dst = i
+		e.record(key, name)
 	}
 }
 
-func (e *env) float(dst *float64, name string) {
+func (e *env) float(key string, dst *float64, name string) {
 	if v := e.value(name); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -165,10 +205,11 @@ func (e *env) float(dst *float64, name string) {
 			return
 		}
 		*dst = f
+		e.record(key, name)
 	}
 }
 
-func (e *env) duration(dst *time.Duration, name string) {
+func (e *env) duration(key string, dst *time.Duration, name string) {
 	if v := e.value(name); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -176,41 +217,47 @@ func (e *env) duration(dst *time.Duration, name string) {
 			return
 		}
 		*dst = d
+		e.record(key, name)
 	}
 }
 
 // applyEnv applies the environment on top of c; a new name wins over its
 // legacy (Django) alias.
 func applyEnv(c *Config, e *env) {
-	e.str(&c.Listen, "WEBHOOK_RECEIVER_LISTEN")
-	if v, n := e.lookup("WEBHOOK_RECEIVER_DATABASE_URL", "DJANGO_DATABASE_URL"); n == "DJANGO_DATABASE_URL" {
-		c.DatabaseURL = fromDjangoDatabaseURL(v)
-	} else if n != "" {
+	e.str("listen", &c.Listen, "WEBHOOK_RECEIVER_LISTEN")
+	if v, n := e.lookup("WEBHOOK_RECEIVER_DATABASE_URL", "DJANGO_DATABASE_URL"); n != "" {
+		if n == "DJANGO_DATABASE_URL" {
+			v = fromDjangoDatabaseURL(v)
+		}
 		c.DatabaseURL = v
+		e.record("database_url", n)
 	}
-	e.str(&c.LMS.BaseURL, "WEBHOOK_RECEIVER_LMS_BASE_URL", "DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL")
-	e.str(&c.LMS.OAuth2Key, "WEBHOOK_RECEIVER_OAUTH2_KEY", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_KEY")
+	e.str("lms.base_url", &c.LMS.BaseURL, "WEBHOOK_RECEIVER_LMS_BASE_URL", "DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL")
+	e.str("lms.oauth2_key", &c.LMS.OAuth2Key, "WEBHOOK_RECEIVER_OAUTH2_KEY", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_KEY")
 	if v, n, ok := e.secret("WEBHOOK_RECEIVER_OAUTH2_SECRET", "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET"); ok && n != "" {
 		c.LMS.OAuth2Secret = Secret(v)
+		e.record("lms.oauth2_secret", n)
 	}
-	e.str(&c.LMS.SKUPrefix, "WEBHOOK_RECEIVER_SKU_PREFIX", "DJANGO_WEBHOOK_RECEIVER_SKU_PREFIX")
-	e.boolean(&c.LMS.AutoEnroll, "WEBHOOK_RECEIVER_AUTO_ENROLL", "DJANGO_WEBHOOK_RECEIVER_AUTO_ENROLL")
-	e.boolean(&c.LMS.SendEnrollmentEmail, "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL", "DJANGO_WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL")
-	e.float(&c.LMS.RateLimit, "WEBHOOK_RECEIVER_LMS_RATE_LIMIT")
-	e.duration(&c.LMS.Timeout, "WEBHOOK_RECEIVER_LMS_TIMEOUT")
-	e.integer(&c.LMS.BatchSize, "WEBHOOK_RECEIVER_LMS_BATCH_SIZE")
-	e.duration(&c.RetryDelay, "WEBHOOK_RECEIVER_RETRY_DELAY")
-	e.integer(&c.MaxAttempts, "WEBHOOK_RECEIVER_MAX_ATTEMPTS")
-	e.int64(&c.MaxBodyBytes, "WEBHOOK_RECEIVER_MAX_BODY_BYTES")
-	e.integer(&c.Workers, "WEBHOOK_RECEIVER_WORKERS")
-	e.integer(&c.DatabaseMaxConns, "WEBHOOK_RECEIVER_DATABASE_MAX_CONNS")
-	e.duration(&c.RescueAfter, "WEBHOOK_RECEIVER_RESCUE_AFTER")
-	e.str(&c.LogFormat, "WEBHOOK_RECEIVER_LOG_FORMAT")
-	e.str(&c.LogLevel, "WEBHOOK_RECEIVER_LOG_LEVEL")
-	e.str(&c.MetricsListen, "WEBHOOK_RECEIVER_METRICS_LISTEN")
-	e.str(&c.Admin.User, "WEBHOOK_RECEIVER_ADMIN_USER")
+	e.str("lms.sku_prefix", &c.LMS.SKUPrefix, "WEBHOOK_RECEIVER_SKU_PREFIX", "DJANGO_WEBHOOK_RECEIVER_SKU_PREFIX")
+	e.boolean("lms.auto_enroll", &c.LMS.AutoEnroll, "WEBHOOK_RECEIVER_AUTO_ENROLL", "DJANGO_WEBHOOK_RECEIVER_AUTO_ENROLL")
+	e.boolean("lms.send_enrollment_email", &c.LMS.SendEnrollmentEmail,
+		"WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL", "DJANGO_WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL")
+	e.float("lms.rate_limit", &c.LMS.RateLimit, "WEBHOOK_RECEIVER_LMS_RATE_LIMIT")
+	e.duration("lms.timeout", &c.LMS.Timeout, "WEBHOOK_RECEIVER_LMS_TIMEOUT")
+	e.integer("lms.batch_size", &c.LMS.BatchSize, "WEBHOOK_RECEIVER_LMS_BATCH_SIZE")
+	e.duration("retry_delay", &c.RetryDelay, "WEBHOOK_RECEIVER_RETRY_DELAY")
+	e.integer("max_attempts", &c.MaxAttempts, "WEBHOOK_RECEIVER_MAX_ATTEMPTS")
+	e.int64("max_body_bytes", &c.MaxBodyBytes, "WEBHOOK_RECEIVER_MAX_BODY_BYTES")
+	e.integer("workers", &c.Workers, "WEBHOOK_RECEIVER_WORKERS")
+	e.integer("database_max_conns", &c.DatabaseMaxConns, "WEBHOOK_RECEIVER_DATABASE_MAX_CONNS")
+	e.duration("rescue_after", &c.RescueAfter, "WEBHOOK_RECEIVER_RESCUE_AFTER")
+	e.str("log_format", &c.LogFormat, "WEBHOOK_RECEIVER_LOG_FORMAT")
+	e.str("log_level", &c.LogLevel, "WEBHOOK_RECEIVER_LOG_LEVEL")
+	e.str("metrics_listen", &c.MetricsListen, "WEBHOOK_RECEIVER_METRICS_LISTEN")
+	e.str("admin.user", &c.Admin.User, "WEBHOOK_RECEIVER_ADMIN_USER")
 	if v, n, ok := e.secret("WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH"); ok && n != "" {
 		c.Admin.PasswordHash = Secret(v)
+		e.record("admin.password_hash", n)
 	}
 	if v := e.value("WEBHOOK_RECEIVER_TRUSTED_PROXIES"); v != "" {
 		prefixes, err := parsePrefixes(v)
@@ -218,6 +265,7 @@ func applyEnv(c *Config, e *env) {
 			e.fail("WEBHOOK_RECEIVER_TRUSTED_PROXIES: %w", err)
 		} else {
 			c.TrustedProxies = prefixes
+			e.record("trusted_proxies", "WEBHOOK_RECEIVER_TRUSTED_PROXIES")
 		}
 	}
 	applyEnvShop(c, e)
@@ -260,8 +308,8 @@ func applyEnvSite(c *Config, e *env) {
 	source, sourceVar := e.lookup(sourceName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE")
 	secret, secretVar, ok := e.secret(secretName, "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SECRET")
 	var site Site
-	requireSet := e.boolean(&site.RequirePayment, "WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT", "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_REQUIRE_PAYMENT")
-	acceptSet := e.boolean(&site.AcceptUnpaid, "WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID")
+	requireSet := e.boolean("", &site.RequirePayment, "WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT", "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_REQUIRE_PAYMENT")
+	acceptSet := e.boolean("", &site.AcceptUnpaid, "WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID")
 	if !ok {
 		return
 	}

@@ -29,15 +29,18 @@ func writeFile(t *testing.T, name, content string) string {
 
 func mustLoad(t *testing.T, env map[string]string, file string) (Config, []string) {
 	t.Helper()
-	c, warnings, err := Load(mapenv(env), file)
+	c, warnings, err := Load(mapenv(env), Flags{File: file})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	return c, warnings
 }
 
+// diff compares two configurations, except for where their settings came
+// from (see TestSources).
 func diff(t *testing.T, got, want Config) {
 	t.Helper()
+	got.from, want.from = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		// Secrets print redacted, so compare them by value too.
 		t.Errorf("config differs\n got: %+v\nwant: %+v\n got secrets: %q\nwant secrets: %q",
@@ -525,7 +528,7 @@ func TestLoadSecretFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := Load(mapenv(tt.env), "")
+			c, _, err := Load(mapenv(tt.env), Flags{})
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatal("Load succeeded, want an error")
@@ -581,7 +584,7 @@ func TestLoadBooleans(t *testing.T) {
 		"WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID",
 	} {
 		t.Run(name+"=maybe", func(t *testing.T) {
-			_, _, err := Load(mapenv(map[string]string{name: "maybe"}), "")
+			_, _, err := Load(mapenv(map[string]string{name: "maybe"}), Flags{})
 			if err == nil || !strings.Contains(err.Error(), name+`: invalid boolean "maybe"`) {
 				t.Errorf("error = %v, want it to name %s and the value", err, name)
 			}
@@ -594,7 +597,7 @@ func TestLoadBooleans(t *testing.T) {
 				t.Errorf("%s: LMS = %+v", v, c.LMS)
 			}
 		}
-		_, _, err := Load(mapenv(nil), writeFile(t, "c.yaml", "lms:\n  auto_enroll: maybe\n"))
+		_, _, err := Load(mapenv(nil), Flags{File: writeFile(t, "c.yaml", "lms:\n  auto_enroll: maybe\n")})
 		if err == nil || !strings.Contains(err.Error(), `line 2: invalid boolean "maybe"`) {
 			t.Errorf("error = %v", err)
 		}
@@ -625,7 +628,7 @@ func TestLoadErrors(t *testing.T) {
 		{"proxies", map[string]string{"WEBHOOK_RECEIVER_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "",
 			[]string{`WEBHOOK_RECEIVER_TRUSTED_PROXIES: invalid IP or CIDR "proxy.local"`}},
 		{"lms url", map[string]string{"DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL": "localhost:18000"}, "",
-			[]string{`WEBHOOK_RECEIVER_LMS_BASE_URL: must be an absolute http or https URL, got "localhost:18000"`}},
+			[]string{`DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL: must be an absolute http or https URL, got "localhost:18000"`}},
 		{"log level", map[string]string{"WEBHOOK_RECEIVER_LOG_LEVEL": "verbose"}, "",
 			[]string{`WEBHOOK_RECEIVER_LOG_LEVEL: must be debug, info, warn or error, got "verbose"`}},
 		{"several at once", map[string]string{"WEBHOOK_RECEIVER_WORKERS": "x", "WEBHOOK_RECEIVER_LOG_FORMAT": "xml"}, "",
@@ -642,8 +645,8 @@ func TestLoadErrors(t *testing.T) {
 			"WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE": "x.example.com", "WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET": "k-Zebra-42",
 		}, "", []string{`woocommerce[0].source: must be an absolute http or https URL, got "x.example.com"`}},
 		{"unknown yaml key", nil, "lms:\n  base_url: https://lms.example.com\n  oauth_key: x\n",
-			[]string{"field oauth_key not found"}},
-		{"unknown yaml top-level key", nil, "port: 80\n", []string{"field port not found"}},
+			[]string{`line 3: unknown key "oauth_key" in lms`}},
+		{"unknown yaml top-level key", nil, "port: 80\n", []string{`line 1: unknown key "port"`}},
 		{"yaml duration", nil, "retry_delay: 180\n", []string{`retry_delay: invalid duration "180"`}},
 		{"yaml lms timeout", nil, "lms:\n  timeout: soon\n", []string{`lms.timeout: invalid duration "soon"`}},
 		{"yaml proxies", nil, "trusted_proxies: [10.0.0.0/8, nope]\n", []string{`trusted_proxies[1]: invalid IP or CIDR "nope"`}},
@@ -656,9 +659,9 @@ func TestLoadErrors(t *testing.T) {
 		{"yaml oauth2 secret twice", nil, "lms:\n  oauth2_secret: x\n  oauth2_secret_file: /nope\n",
 			[]string{"lms.oauth2_secret and lms.oauth2_secret_file are both set"}},
 		{"missing yaml file", map[string]string{"WEBHOOK_RECEIVER_CONFIG": "/nonexistent/config.yaml"}, "",
-			[]string{"read config file: open /nonexistent/config.yaml"}},
+			[]string{"WEBHOOK_RECEIVER_CONFIG: open /nonexistent/config.yaml"}},
 		{"missing legacy file", map[string]string{"WEBHOOK_RECEIVER_CFG": "/nonexistent/legacy.yaml"}, "",
-			[]string{"read legacy config file: open /nonexistent/legacy.yaml"}},
+			[]string{"WEBHOOK_RECEIVER_CFG: open /nonexistent/legacy.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -666,7 +669,7 @@ func TestLoadErrors(t *testing.T) {
 			if tt.file != "" {
 				file = writeFile(t, "c.yaml", tt.file)
 			}
-			_, _, err := Load(mapenv(tt.env), file)
+			_, _, err := Load(mapenv(tt.env), Flags{File: file})
 			if err == nil {
 				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
 			}
@@ -722,7 +725,7 @@ woocommerce:
 		"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN": "b.myshopify.com",
 		"WEBHOOK_RECEIVER_SHOPIFY_SECRET":      "env-shop-" + mark,
 	}
-	c, warnings, err := Load(mapenv(env), "")
+	c, warnings, err := Load(mapenv(env), Flags{})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -765,7 +768,7 @@ woocommerce:
 			if tt.file != "" {
 				file = writeFile(t, "c.yaml", tt.file)
 			}
-			_, warnings, err := Load(mapenv(tt.env), file)
+			_, warnings, err := Load(mapenv(tt.env), Flags{File: file})
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -789,7 +792,7 @@ func TestDjangoDatabaseURL(t *testing.T) {
 				return tt.value
 			}
 			return ""
-		}, "")
+		}, Flags{})
 		if err != nil {
 			t.Fatal(err)
 		}
