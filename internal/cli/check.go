@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -58,10 +61,16 @@ func check(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
+// checkDatabase opens the database and reports its version and whether its
+// schema is current. It changes nothing: it neither creates a SQLite file
+// nor migrates.
 func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
+	if err := sqliteFileExists(cfg.DatabaseURL); err != nil {
+		return "", err
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
-		return "", fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+		return "", fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
 	}
 	defer db.Close()
 	if err := db.Ping(ctx); err != nil {
@@ -85,6 +94,22 @@ func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
 		msg = fmt.Sprintf("%s at %s, %d migration(s) pending: serve or migrate applies them", version, config.RedactURL(cfg.DatabaseURL), pending)
 	}
 	return msg, nil
+}
+
+// sqliteFileExists reports a missing SQLite file, which opening the
+// database would create. Other URLs, and URLs store.Open rejects, pass.
+func sqliteFileExists(databaseURL string) error {
+	if d, err := store.DialectOf(databaseURL); err != nil || d != store.SQLite {
+		return nil
+	}
+	path, err := store.SQLitePath(databaseURL)
+	if err != nil {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sqlite file %s does not exist: serve or migrate creates it", path)
+	}
+	return nil
 }
 
 // probeResult reads the bulk enrollment view's answer to a call without credentials.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -87,9 +88,16 @@ func serve(t *testing.T, e env) *service {
 	t.Helper()
 	addr := freeAddr(t)
 	e["WEBHOOK_RECEIVER_LISTEN"] = addr
+	return start(t, e, addr, "serve")
+}
+
+// start runs a command that listens on addr, and waits until it is ready.
+func start(t *testing.T, e env, addr string, args ...string) *service {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &service{url: "http://" + addr, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- cli.Run(ctx, []string{"webhook-receiver", "serve"}, e.getenv, io.Discard, s.logs) }()
+	args = append([]string{"webhook-receiver"}, args...)
+	go func() { s.done <- cli.Run(ctx, args, e.getenv, io.Discard, s.logs) }()
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -410,6 +418,12 @@ func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
 	}
 }
 
+// databaseVersion matches how check names each backend and its version.
+var databaseVersion = map[store.Dialect]string{
+	store.SQLite:   `SQLite 3\.\d+\.\d+`,
+	store.Postgres: `PostgreSQL \d+(\.\d+)?\S*( \(.*\))?`,
+}
+
 func TestCheck(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		tests := []struct {
@@ -433,6 +447,7 @@ func TestCheck(t *testing.T) {
 				if tt.setup != nil {
 					tt.setup(lms, e)
 				}
+				mustRun(t, e, "migrate")
 				var stdout syncBuffer
 				err := cli.Run(context.Background(), []string{"webhook-receiver", "check"}, e.getenv, &stdout, io.Discard)
 				if (err != nil) != tt.wantErr {
@@ -443,6 +458,11 @@ func TestCheck(t *testing.T) {
 					if !strings.Contains(out, w) {
 						t.Errorf("output lacks %q:\n%s", w, out)
 					}
+				}
+				wantDB := regexp.MustCompile("(?m)^ok   database     " + databaseVersion[d] + " at " +
+					regexp.QuoteMeta(e["WEBHOOK_RECEIVER_DATABASE_URL"]) + ", schema current$")
+				if !wantDB.MatchString(out) {
+					t.Errorf("output lacks a line matching %s:\n%s", wantDB, out)
 				}
 				for _, secret := range []string{"wrong-oauth-secret", lms.ClientSecret, "shopify-webhook-secret"} {
 					if strings.Contains(out, secret) {
