@@ -77,6 +77,7 @@ type LMS struct {
 	failStatus    int
 	retryAfter    time.Duration
 	fault         func(*http.Request) (int, bool)
+	hold          func(*http.Request, Call)
 	delay         time.Duration
 	perMinute     int
 	accepted      []time.Time // recent calls that passed the throttle
@@ -211,6 +212,18 @@ func (l *LMS) SetDelay(d time.Duration) {
 	l.delay = d
 }
 
+// SetHold installs a hook that every bulk-enroll call runs before it is
+// answered, after any delay, with the LMS unlocked: a hook that blocks
+// holds that call alone, for example until its client has gone
+// (r.Context() is done). The call is then answered as usual, and its
+// enrollments take effect even if nobody is left to read the answer, as on
+// the real LMS. A nil f removes the hook.
+func (l *LMS) SetHold(f func(r *http.Request, c Call)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = f
+}
+
 // SetThrottle limits bulk-enroll calls to perMinute in any minute, like the
 // LMS's default throttle (120 for staff); excess calls get 429 with
 // Retry-After. Zero, the default, turns throttling off.
@@ -341,6 +354,12 @@ func (l *LMS) handleBulkEnroll(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			t.Stop()
 		}
+	}
+	l.mu.Lock()
+	hold := l.hold
+	l.mu.Unlock()
+	if hold != nil {
+		hold(r, call)
 	}
 
 	l.mu.Lock()

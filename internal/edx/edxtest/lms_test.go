@@ -1,12 +1,14 @@
 package edxtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
 )
@@ -123,6 +125,48 @@ func TestEnrollmentsTracked(t *testing.T) {
 	}
 	if n := len(lms.Calls()); n != 3 {
 		t.Errorf("calls = %d, want 3", n)
+	}
+}
+
+// A held call holds only itself, and takes effect even when its client has
+// given up waiting for the answer.
+func TestHold(t *testing.T) {
+	lms := edxtest.New(t)
+	tok := token(t, lms)
+	held := make(chan struct{})
+	lms.SetHold(func(r *http.Request, c edxtest.Call) {
+		if c.Identifiers[0] == "held@example.com" {
+			close(held)
+			<-r.Context().Done()
+		}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	gone := make(chan error)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, lms.URL+edxtest.BulkEnrollPath,
+			strings.NewReader(form("enroll", course, "held@example.com").Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "JWT "+tok)
+		_, err := http.DefaultClient.Do(req)
+		gone <- err
+	}()
+	<-held
+	if status, body := post(t, lms, edxtest.BulkEnrollPath, tok, form("enroll", course, "other@example.com")); status != 200 {
+		t.Fatalf("call beside a held one: %d %s", status, body)
+	}
+	cancel()
+	if err := <-gone; err == nil {
+		t.Fatal("the held call was answered")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !lms.Enrolled(course, "held@example.com") { // answered after its client left
+		if time.Now().After(deadline) {
+			t.Fatal("a call held until its client left never took effect")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := lms.EnrollCount(course, "held@example.com"); n != 1 {
+		t.Errorf("enroll count = %d, want 1", n)
 	}
 }
 
