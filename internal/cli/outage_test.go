@@ -108,6 +108,8 @@ func TestDatabaseOutage(t *testing.T) {
 		mu           sync.Mutex
 		acknowledged []int
 		statuses     = map[int]int{}
+		recovered    atomic.Bool
+		afterwards   = map[int]int{} // answers to webhooks sent once /readyz recovered
 		next         atomic.Int64
 		stop         = make(chan struct{})
 		senders      sync.WaitGroup
@@ -121,10 +123,14 @@ func TestDatabaseOutage(t *testing.T) {
 				default:
 				}
 				id := int(next.Add(1))
+				after := recovered.Load()
 				status := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
 					shopifyOrder(int64(10000+id), "course-v1:Org+Out+1", fmt.Sprintf("o%d@example.com", id)))
 				mu.Lock()
 				statuses[status]++
+				if after {
+					afterwards[status]++
+				}
 				if status == 200 {
 					acknowledged = append(acknowledged, id)
 				}
@@ -146,12 +152,28 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Once ready again, the service takes every webhook.
+	recovered.Store(true)
+	for {
+		mu.Lock()
+		n := afterwards[200] + afterwards[http.StatusServiceUnavailable]
+		mu.Unlock()
+		if n >= 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d webhooks answered after /readyz recovered", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	close(stop)
 	senders.Wait()
 
 	if statuses[http.StatusServiceUnavailable] == 0 || len(statuses) != 2 {
 		t.Errorf("answers %v; want only 200 and 503 (the shop redelivers a 503)", statuses)
+	}
+	if afterwards[200] == 0 || len(afterwards) != 1 {
+		t.Errorf("answers once /readyz recovered %v; want only 200", afterwards)
 	}
 	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
 	if err != nil {
@@ -171,7 +193,7 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Errorf("acknowledged order %d not in the database: %v", id, err)
 		}
 	}
-	t.Logf("answers during the test: %v", statuses)
+	t.Logf("answers during the test: %v, of which after /readyz recovered: %v", statuses, afterwards)
 }
 
 func TestSQLiteLockedByAnotherProcess(t *testing.T) {
