@@ -65,8 +65,8 @@ func check(ctx context.Context, env *environment, args []string) error {
 // schema is current. It changes nothing: it neither creates a SQLite file
 // nor migrates.
 func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
-	if err := sqliteFileExists(cfg.DatabaseURL); err != nil {
-		return "", err
+	if path, missing := missingSQLiteFile(cfg.DatabaseURL); missing {
+		return fmt.Sprintf("sqlite file %s does not exist yet: serve or migrate creates it", path), nil
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
@@ -96,20 +96,19 @@ func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	return msg, nil
 }
 
-// sqliteFileExists reports a missing SQLite file, which opening the
-// database would create. Other URLs, and URLs store.Open rejects, pass.
-func sqliteFileExists(databaseURL string) error {
+// missingSQLiteFile tells whether the database is a SQLite file that does
+// not exist, which opening it would create. Other URLs, and URLs store.Open
+// rejects, are not missing.
+func missingSQLiteFile(databaseURL string) (string, bool) {
 	if d, err := store.DialectOf(databaseURL); err != nil || d != store.SQLite {
-		return nil
+		return "", false
 	}
 	path, err := store.SQLitePath(databaseURL)
 	if err != nil {
-		return nil
+		return "", false
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("sqlite file %s does not exist: serve or migrate creates it", path)
-	}
-	return nil
+	_, err = os.Stat(path)
+	return path, errors.Is(err, fs.ErrNotExist)
 }
 
 // probeResult reads the bulk enrollment view's answer to a call without credentials.

@@ -106,7 +106,7 @@ func openOps(ctx context.Context, env *environment, flags *configFlags) (*ops.Op
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: min(cfg.DatabaseMaxConns, 4)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("WEBHOOK_RECEIVER_DATABASE_URL: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
 	}
 	pending, err := db.PendingMigrations(ctx)
 	if err == nil {

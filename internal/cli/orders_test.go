@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,16 +241,18 @@ func TestOrdersCommands(t *testing.T) {
 }
 
 func TestOpsCommandsWantACurrentSchema(t *testing.T) {
-	e := env{"WEBHOOK_RECEIVER_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "new.db")}
-	for _, args := range [][]string{{"orders", "list"}, {"deliveries", "list"}} {
-		if _, _, err := runCmd(t, e, "", args...); err == nil || !strings.Contains(err.Error(), "webhook-receiver migrate") {
-			t.Errorf("%v on an empty database = %v; want advice to migrate", args, err)
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		e := env{"WEBHOOK_RECEIVER_DATABASE_URL": storetest.URL(t, d)}
+		for _, args := range [][]string{{"orders", "list"}, {"deliveries", "list"}} {
+			if _, _, err := runCmd(t, e, "", args...); err == nil || !strings.Contains(err.Error(), "webhook-receiver migrate") {
+				t.Errorf("%v on an empty database = %v; want advice to migrate", args, err)
+			}
 		}
-	}
-	mustRun(t, e, "migrate")
-	if out := mustRun(t, e, "orders", "list"); !strings.HasPrefix(out, "ORDER") {
-		t.Errorf("orders list on an empty, migrated database:\n%s", out)
-	}
+		mustRun(t, e, "migrate")
+		if out := mustRun(t, e, "orders", "list"); !strings.HasPrefix(out, "ORDER") {
+			t.Errorf("orders list on an empty, migrated database:\n%s", out)
+		}
+	})
 }
 
 func equalIDs(a, b []int64) bool { return slices.Equal(a, b) }
