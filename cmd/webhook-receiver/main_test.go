@@ -96,9 +96,22 @@ func (p *process) postOrder(t *testing.T, id int, email string) int {
 
 // send delivers a signed order for one learner in course-v1:Org+Bin+1.
 func (p *process) send(id int, email string) (int, error) {
-	body := fmt.Sprintf(`{"id": %d, "line_items": [{"id": 1, "sku": "course-v1:Org+Bin+1",
-		"properties": [{"name": "email", "value": %q}]}]}`, id, email)
-	req, _ := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify/order/create", strings.NewReader(body))
+	return p.sendOrder(id, "course-v1:Org+Bin+1", email)
+}
+
+// sendOrder delivers a signed Shopify order with one line item per learner,
+// all of one course.
+func (p *process) sendOrder(id int, course string, emails ...string) (int, error) {
+	var items []string
+	for i, email := range emails {
+		items = append(items, fmt.Sprintf(`{"id": %d, "sku": %q, "properties": [{"name": "email", "value": %q}]}`,
+			i+1, course, email))
+	}
+	body := fmt.Sprintf(`{"id": %d, "line_items": [%s]}`, id, strings.Join(items, ", "))
+	req, err := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify/order/create", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
 	req.Header.Set("X-Shopify-Shop-Domain", "bin.myshopify.com")
 	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte("bin-secret"), []byte(body)))
 	resp, err := http.DefaultClient.Do(req)

@@ -18,7 +18,6 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
 // replicaHeader names, on a request to the fake LMS, the replica that made it.
@@ -71,29 +70,6 @@ func (c *calls) by(replica, course, email string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n[[3]string{replica, course, strings.ToLower(email)}]
-}
-
-// sendOrder delivers a signed Shopify order with one line item per learner,
-// all of one course.
-func sendOrder(p *process, id int, course string, emails ...string) (int, error) {
-	var items []string
-	for i, email := range emails {
-		items = append(items, fmt.Sprintf(`{"id": %d, "sku": %q, "properties": [{"name": "email", "value": %q}]}`,
-			i+1, course, email))
-	}
-	body := fmt.Sprintf(`{"id": %d, "line_items": [%s]}`, id, strings.Join(items, ", "))
-	req, err := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify/order/create", strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("X-Shopify-Shop-Domain", "bin.myshopify.com")
-	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte("bin-secret"), []byte(body)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }
 
 // enrolledOnce waits until the database records the learner's item of the
@@ -209,7 +185,7 @@ func TestReplicaKilledMidJobIsRescued(t *testing.T) {
 	// Every replica works, and has finished its work before the kill.
 	names := []string{"a", "b", "c"}
 	for i := range 30 {
-		if status, err := sendOrder(replicas[names[i%3]], 1000+i, otherCourse, fmt.Sprintf("w%d@example.com", i)); err != nil || status != 200 {
+		if status, err := replicas[names[i%3]].sendOrder(1000+i, otherCourse, fmt.Sprintf("w%d@example.com", i)); err != nil || status != 200 {
 			t.Fatalf("order %d: %d, %v", 1000+i, status, err)
 		}
 	}
@@ -218,7 +194,7 @@ func TestReplicaKilledMidJobIsRescued(t *testing.T) {
 	}
 
 	learners := []string{"h1@example.com", "h2@example.com", "h3@example.com"}
-	if status, err := sendOrder(replicas["a"], 7000, heldCourse, learners...); err != nil || status != 200 {
+	if status, err := replicas["a"].sendOrder(7000, heldCourse, learners...); err != nil || status != 200 {
 		t.Fatalf("held order: %d, %v", status, err)
 	}
 	var victim string
@@ -252,7 +228,7 @@ func TestReplicaKilledMidJobIsRescued(t *testing.T) {
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
-			if status, err := sendOrder(live[i%2], 5000+i, otherCourse, fmt.Sprintf("b%d@example.com", i)); err != nil || status != 200 {
+			if status, err := live[i%2].sendOrder(5000+i, otherCourse, fmt.Sprintf("b%d@example.com", i)); err != nil || status != 200 {
 				t.Errorf("order %d to a live replica: %d, %v", 5000+i, status, err)
 				continue
 			}
