@@ -85,7 +85,8 @@ func (c Config) Validate() error {
 
 	seenShops := map[string]int{}
 	for i, s := range c.Shopify {
-		name := c.source(fmt.Sprintf("shopify[%d]", i), fmt.Sprintf("shopify[%d]", i))
+		entry := fmt.Sprintf("shopify[%d]", i)
+		name := c.source(entry, entry)
 		key := shopKey(s.Domain)
 		switch {
 		case key == "":
@@ -105,7 +106,8 @@ func (c Config) Validate() error {
 
 	seenSites := map[string]int{}
 	for i, s := range c.WooCommerce {
-		name := c.source(fmt.Sprintf("woocommerce[%d]", i), fmt.Sprintf("woocommerce[%d]", i))
+		entry := fmt.Sprintf("woocommerce[%d]", i)
+		name := c.source(entry, entry)
 		key := siteKey(s.Source)
 		if !isHTTPURL(s.Source) {
 			bad(name+".source", "must be an absolute http or https URL, got %q", s.Source)

@@ -671,20 +671,8 @@ func (db *DB) FailedItemIDs(ctx context.Context, f OrderFilter, max int) ([]int6
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.sql.QueryContext(ctx, query, args...)
+	ids, err := scanIDs(db.sql.QueryContext(ctx, query, args...))
 	if err != nil {
-		return nil, fmt.Errorf("find failed items: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("find failed items: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find failed items: %w", err)
 	}
 	return ids, nil

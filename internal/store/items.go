@@ -258,6 +258,8 @@ func (db *DB) startOrders(ctx context.Context, tx *sql.Tx, itemIDs []int64) erro
 	return nil
 }
 
+// scanIDs reads the ids a query returns, one per row; it takes the
+// query's results as they come, so that a caller can pass them straight on.
 func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
 	if err != nil {
 		return nil, err
