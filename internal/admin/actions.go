@@ -10,7 +10,6 @@ import (
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
 // Actions are POST forms that come back (303) to the page they were sent
@@ -140,7 +139,7 @@ func (c *console) action(do func(r *http.Request) (done, error)) http.Handler {
 		case errors.As(err, &refusal):
 			c.fail(w, r, http.StatusUnprocessableEntity, err)
 			return
-		case errors.Is(err, store.ErrConflict):
+		case errors.Is(err, enroll.ErrConflict):
 			c.fail(w, r, http.StatusConflict, err)
 			return
 		case err != nil:

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -15,9 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
@@ -39,150 +34,6 @@ func orders(ctx context.Context, env *environment, args []string) error {
 	return subcommand(ctx, env, args, "orders", ordersUsage, map[string]command{
 		"list": ordersList, "show": ordersShow, "retry": ordersRetry, "resolve": ordersResolve,
 	})
-}
-
-// command is a subcommand's entry point.
-type command func(ctx context.Context, env *environment, args []string) error
-
-// subcommand runs the subcommand args[0] of the command name.
-func subcommand(ctx context.Context, env *environment, args []string, name, usage string, subs map[string]command) error {
-	if len(args) == 0 {
-		fmt.Fprint(env.stderr, usage)
-		return ErrUsage
-	}
-	sub := args[0]
-	if run, ok := subs[sub]; ok {
-		return run(ctx, env, args[1:])
-	}
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(env.stdout, usage)
-		return nil
-	}
-	fmt.Fprint(env.stderr, usage)
-	return fmt.Errorf("unknown subcommand %q of %s", sub, name)
-}
-
-// registerDatabase registers the flags of commands that only use the
-// configuration and the database.
-func (c *configFlags) registerDatabase(fs *flag.FlagSet) {
-	fs.StringVar(&c.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
-	fs.StringVar(&c.databaseURL, "database-url", "", "database URL (default $WEBHOOK_RECEIVER_DATABASE_URL or sqlite:webhook-receiver.db)")
-}
-
-// parseArgs parses flags placed before, between or after the positional
-// arguments, and returns the positional ones.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		err := fs.Parse(args)
-		switch {
-		case errors.Is(err, flag.ErrHelp):
-			return nil, errHelp
-		case err != nil:
-			return nil, ErrUsage
-		case fs.NArg() == 0:
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// usageError prints a command's usage after a message and returns ErrUsage.
-func usageError(fs *flag.FlagSet, format string, a ...any) error {
-	fmt.Fprintf(fs.Output(), format+"\n", a...)
-	fs.Usage()
-	return ErrUsage
-}
-
-// openOps loads the configuration and opens its database for an operator
-// command. The schema must be current: these commands run beside a live
-// service and leave migrating to it (or to 'migrate').
-func openOps(ctx context.Context, env *environment, flags *configFlags) (*ops.Ops, func(), error) {
-	cfg, _, err := flags.load(env)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: min(cfg.DatabaseMaxConns, 4)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
-	}
-	pending, err := db.PendingMigrations(ctx)
-	if err == nil {
-		var queuePending int
-		queuePending, err = jobs.PendingMigrations(ctx, db)
-		pending += queuePending
-	}
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	if pending > 0 {
-		db.Close()
-		return nil, nil, fmt.Errorf("the database at %s lacks %d migration(s): run 'webhook-receiver migrate' (or start serve) first",
-			config.RedactURL(cfg.DatabaseURL), pending)
-	}
-	// Insert-only: the jobs are worked by serve or worker.
-	queue, err := jobs.New(db, nil, jobs.Options{Workers: 0, MaxAttempts: cfg.MaxAttempts, BatchSize: cfg.LMS.BatchSize})
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg}, func() { db.Close() }, nil
-}
-
-// actor names the operator of a command in the actions it records.
-func actor(env *environment) string {
-	if u := env.getenv("USER"); u != "" {
-		return "cli:" + u
-	}
-	return "cli"
-}
-
-// filterFlags are the order filters shared by list and retry --all-failed.
-type filterFlags struct {
-	query, status, email, course, platform, source, since, until string
-}
-
-func (f *filterFlags) register(fs *flag.FlagSet, status bool) {
-	fs.StringVar(&f.query, "query", "", "a shop order id, a learner email or a course id / SKU")
-	if status {
-		fs.StringVar(&f.status, "status", "", "item status (pending, retrying, enrolled, allowed, failed, resolved) or order status (NEW, PROCESSING, PROCESSED, ERROR, AWAITING_PAYMENT)")
-	}
-	fs.StringVar(&f.email, "email", "", "learner email (any case)")
-	fs.StringVar(&f.course, "course", "", "course id or SKU")
-	fs.StringVar(&f.platform, "platform", "", "shopify or woocommerce")
-	fs.StringVar(&f.source, "source", "", "shop domain or site URL, exactly as stored")
-	fs.StringVar(&f.since, "since", "", "orders created since: a duration back from now (24h, 7d) or a date or time (2026-11-01, RFC 3339)")
-	fs.StringVar(&f.until, "until", "", "orders created before: same forms as --since")
-}
-
-func (f *filterFlags) filter(now time.Time) (store.OrderFilter, error) {
-	of := store.OrderFilter{Query: f.query, Status: f.status, Email: f.email, Course: f.course, Source: f.source}
-	switch p := enroll.Platform(strings.ToLower(f.platform)); p {
-	case "", enroll.Shopify, enroll.WooCommerce:
-		of.Platform = p
-	default:
-		return of, fmt.Errorf("--platform %q: use shopify or woocommerce", f.platform)
-	}
-	var err error
-	if of.Since, err = parseMoment("--since", f.since, now); err != nil {
-		return of, err
-	}
-	if of.Until, err = parseMoment("--until", f.until, now); err != nil {
-		return of, err
-	}
-	return of, nil
-}
-
-// parseMoment reads --since or --until (see ops.ParseTime).
-func parseMoment(name, s string, now time.Time) (time.Time, error) {
-	t, err := ops.ParseTime(s, now, name == "--until")
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %w", name, err)
-	}
-	return t, nil
 }
 
 func ordersList(ctx context.Context, env *environment, args []string) error {
@@ -243,30 +94,6 @@ func printOrders(w io.Writer, list []store.OrderRecord) {
 		}
 	}
 	tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// course is the item's course id, or its SKU until the course is known.
-func course(it store.ItemRecord) string {
-	if it.CourseID != "" {
-		return it.CourseID
-	}
-	return dash(it.SKU)
-}
-
-// oneLine shortens s to one line of at most n characters.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // findOrder finds the order a shop order id names, asking for --source
@@ -399,26 +226,6 @@ func printDetail(w io.Writer, d store.OrderDetail) {
 	}
 }
 
-func httpStatus(s int) string {
-	if s == 0 {
-		return "-"
-	}
-	return strconv.Itoa(s)
-}
-
-// prettyBody indents a JSON body; other bodies are shown as they are.
-func prettyBody(body []byte) string {
-	var b bytes.Buffer
-	if err := json.Indent(&b, body, "", "  "); err != nil {
-		return string(body)
-	}
-	return b.String()
-}
-
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
-}
-
 func ordersRetry(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	var filters filterFlags
@@ -504,14 +311,6 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-func joinIDs(ids []int64) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(s, " ")
-}
-
 func ordersResolve(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	var note string
@@ -542,107 +341,4 @@ func ordersResolve(ctx context.Context, env *environment, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "item %d resolved\n", id)
 	return nil
-}
-
-// JSON views: stable snake_case names for scripts.
-
-type orderJSON struct {
-	ID         int64          `json:"id"`
-	Platform   string         `json:"platform"`
-	Source     string         `json:"source"`
-	OrderID    int64          `json:"order_id"`
-	BuyerEmail string         `json:"buyer_email"`
-	Status     string         `json:"status"`
-	CreatedAt  time.Time      `json:"created_at"`
-	Items      []itemJSON     `json:"items"`
-	Deliveries []deliveryJSON `json:"deliveries,omitempty"`
-	Actions    []actionJSON   `json:"actions,omitempty"`
-}
-
-type itemJSON struct {
-	ID          int64         `json:"id"`
-	LineItemID  int64         `json:"line_item_id"`
-	SKU         string        `json:"sku"`
-	Email       string        `json:"email"`
-	CourseID    string        `json:"course_id"`
-	Status      string        `json:"status"`
-	Attempts    int           `json:"attempts"`
-	LastError   string        `json:"last_error"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
-	AttemptList []attemptJSON `json:"attempt_list,omitempty"`
-}
-
-type attemptJSON struct {
-	At         time.Time `json:"at"`
-	Outcome    string    `json:"outcome"`
-	HTTPStatus int       `json:"http_status"`
-	Detail     string    `json:"detail"`
-}
-
-type deliveryJSON struct {
-	ID         int64               `json:"id"`
-	ReceivedAt time.Time           `json:"received_at"`
-	Platform   string              `json:"platform"`
-	Source     string              `json:"source"`
-	Path       string              `json:"path"`
-	SourceIP   string              `json:"source_ip"`
-	Headers    map[string][]string `json:"headers"`
-	// Body is the JSON body itself, or a string when it is not JSON.
-	Body       json.RawMessage `json:"body,omitempty"`
-	BodyStored bool            `json:"body_stored"`
-	BodySize   int64           `json:"body_size"`
-	BodySHA256 string          `json:"body_sha256"`
-	Status     int             `json:"status"`
-	Reason     string          `json:"reason"`
-}
-
-type actionJSON struct {
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	ItemID int64     `json:"item_id,omitempty"`
-	// DeliveryID is the replayed delivery.
-	DeliveryID int64  `json:"delivery_id,omitempty"`
-	Note       string `json:"note"`
-}
-
-func orderView(o store.OrderRecord) orderJSON {
-	v := orderJSON{ID: o.ID, Platform: string(o.Platform), Source: o.Source, OrderID: o.ExternalID, BuyerEmail: o.Email,
-		Status: string(o.Status), CreatedAt: o.CreatedAt.UTC(), Items: []itemJSON{}}
-	for _, it := range o.Items {
-		v.Items = append(v.Items, itemJSON{ID: it.ID, LineItemID: it.LineItemID, SKU: it.SKU, Email: it.Email, CourseID: it.CourseID,
-			Status: string(it.Status), Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()})
-	}
-	return v
-}
-
-func detailView(d store.OrderDetail) orderJSON {
-	v := orderView(d.OrderRecord)
-	for i := range v.Items {
-		for _, a := range d.Attempts[v.Items[i].ID] {
-			v.Items[i].AttemptList = append(v.Items[i].AttemptList, attemptJSON{At: a.At.UTC(), Outcome: a.Outcome, HTTPStatus: a.HTTPStatus, Detail: a.Detail})
-		}
-	}
-	for _, dl := range d.Deliveries {
-		v.Deliveries = append(v.Deliveries, deliveryView(dl))
-	}
-	for _, a := range d.Actions {
-		v.Actions = append(v.Actions, actionJSON{At: a.At.UTC(), Actor: a.Actor, Action: a.Action, ItemID: a.ItemID, DeliveryID: a.DeliveryID, Note: a.Note})
-	}
-	return v
-}
-
-func deliveryView(d store.DeliveryRecord) deliveryJSON {
-	v := deliveryJSON{ID: d.ID, ReceivedAt: d.ReceivedAt.UTC(), Platform: string(d.Platform), Source: d.Source, Path: d.Path,
-		SourceIP: d.SourceIP, BodyStored: d.HasBody, BodySize: d.BodySize, BodySHA256: d.BodySHA256, Status: d.Status, Reason: d.Reason}
-	json.Unmarshal([]byte(d.Headers), &v.Headers) // stored by us as JSON; an odd value leaves it empty
-	switch {
-	case d.Body == nil:
-	case json.Valid(d.Body):
-		v.Body = json.RawMessage(d.Body)
-	default:
-		v.Body, _ = json.Marshal(string(d.Body))
-	}
-	return v
 }

@@ -105,3 +105,7 @@ func StatusOf(items []ItemStatus) OrderStatus {
 
 // ErrNotFound is returned when a requested record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned for an action the item's state does not allow
+// now, such as resolving an enrolled item or one a job is enrolling.
+var ErrConflict = errors.New("not possible in the item's current state")

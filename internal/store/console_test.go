@@ -453,7 +453,7 @@ func TestResolveItem(t *testing.T) {
 		if err := db.ResolveItem(ctx, failedA, "admin", "  "); err == nil {
 			t.Error("resolved without a note")
 		}
-		if err := db.ResolveItem(ctx, enrolled, "admin", "why not"); !errors.Is(err, store.ErrConflict) {
+		if err := db.ResolveItem(ctx, enrolled, "admin", "why not"); !errors.Is(err, enroll.ErrConflict) {
 			t.Errorf("resolve an enrolled item: %v; want ErrConflict", err)
 		}
 		if err := db.ResolveItem(ctx, 888888, "admin", "x"); !errors.Is(err, enroll.ErrNotFound) {
@@ -484,7 +484,7 @@ func TestResolveItem(t *testing.T) {
 		if _, err := db.Claim(ctx, []int64{pending}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ResolveItem(ctx, pending, "admin", "x"); !errors.Is(err, store.ErrConflict) {
+		if err := db.ResolveItem(ctx, pending, "admin", "x"); !errors.Is(err, enroll.ErrConflict) {
 			t.Errorf("resolve a claimed item: %v; want ErrConflict", err)
 		}
 	})

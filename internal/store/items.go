@@ -54,17 +54,11 @@ func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error)
 	if err != nil {
 		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
 	}
-	defer rows.Close()
-	var ws []Work
-	for rows.Next() {
-		var w Work
-		if err := rows.Scan(&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
-			&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries); err != nil {
-			return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
-		}
-		ws = append(ws, w)
-	}
-	if err := rows.Err(); err != nil {
+	ws, err := scanRows(rows, func(w *Work) []any {
+		return []any{&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
+			&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
 	}
 	return ws, nil
@@ -149,19 +143,8 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	if err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
-	var statuses []enroll.ItemStatus
-	for rows.Next() {
-		var s enroll.ItemStatus
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return fmt.Errorf("read items of order %d: %w", orderID, err)
-		}
-		statuses = append(statuses, s)
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("read items of order %d: %w", orderID, err)
-	}
-	if err := rows.Err(); err != nil {
+	statuses, err := scanRows(rows, func(s *enroll.ItemStatus) []any { return []any{s} })
+	if err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
 	// Once a job has begun an order, it is not NEW again (an attempt put off
@@ -256,22 +239,4 @@ func (db *DB) startOrders(ctx context.Context, tx *sql.Tx, itemIDs []int64) erro
 		return fmt.Errorf("mark orders processing: %w", err)
 	}
 	return nil
-}
-
-// scanIDs reads the ids a query returns, one per row; it takes the
-// query's results as they come, so that a caller can pass them straight on.
-func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

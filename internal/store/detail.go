@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+// An order's detail: everything that happened to it.
+
+// OrderDetail is an order with everything that happened to it.
+type OrderDetail struct {
+	OrderRecord
+	// Attempts are by item id, oldest first.
+	Attempts map[int64][]AttemptRecord
+	// Deliveries are those that carried this order, oldest first, with their bodies.
+	Deliveries []DeliveryRecord
+	// Actions are what operators did to the order, oldest first.
+	Actions []ActionRecord
+}
+
+// AttemptRecord is one stored attempt at enrolling an item.
+type AttemptRecord struct {
+	ID, ItemID int64
+	At         time.Time
+	Outcome    string
+	HTTPStatus int
+	Detail     string
+}
+
+// OrderDetail loads an order by its internal id with its items, attempts,
+// deliveries and actions, as they were at one moment.
+func (db *DB) OrderDetail(ctx context.Context, id int64) (OrderDetail, error) {
+	var d OrderDetail
+	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
+		orders, err := queryOrders(ctx, tx, `SELECT `+orderColumns+` FROM orders o WHERE o.id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("load order %d: %w", id, err)
+		}
+		if len(orders) == 0 {
+			return fmt.Errorf("order %d: %w", id, enroll.ErrNotFound)
+		}
+		if err := fillItems(ctx, tx, orders); err != nil {
+			return err
+		}
+		d.OrderRecord = orders[0]
+		if d.Attempts, err = orderAttempts(ctx, tx, id); err != nil {
+			return err
+		}
+		if d.Deliveries, err = queryDeliveries(ctx, tx, true, `WHERE order_id = $1 ORDER BY id`, id); err != nil {
+			return fmt.Errorf("load deliveries of order %d: %w", id, err)
+		}
+		if d.Actions, err = orderActions(ctx, tx, id); err != nil {
+			return err
+		}
+		return nil
+	})
+	return d, err
+}
+
+// attemptColumns are the columns AttemptRecord.fields scans.
+const attemptColumns = `id, item_id, at, outcome, http_status, detail`
+
+func (a *AttemptRecord) fields() []any {
+	return []any{&a.ID, &a.ItemID, &a.At, &a.Outcome, &a.HTTPStatus, &a.Detail}
+}
+
+func orderAttempts(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64][]AttemptRecord, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts
+		WHERE item_id IN (SELECT id FROM items WHERE order_id = $1) ORDER BY id`, orderID)
+	var list []AttemptRecord
+	if err == nil {
+		list, err = scanRows(rows, (*AttemptRecord).fields)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load attempts of order %d: %w", orderID, err)
+	}
+	attempts := map[int64][]AttemptRecord{}
+	for _, a := range list {
+		attempts[a.ItemID] = append(attempts[a.ItemID], a)
+	}
+	return attempts, nil
+}
+
+func orderActions(ctx context.Context, tx *sql.Tx, orderID int64) ([]ActionRecord, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+actionColumns+` FROM actions WHERE order_id = $1 ORDER BY id`, orderID)
+	var as []ActionRecord
+	if err == nil {
+		as, err = scanRows(rows, (*ActionRecord).fields)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load actions of order %d: %w", orderID, err)
+	}
+	return as, nil
+}
+
+// Attempts returns an item's attempts, oldest first.
+func (db *DB) Attempts(ctx context.Context, itemID int64) ([]Attempt, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT item_id, outcome, http_status, detail FROM attempts
+		WHERE item_id = $1 ORDER BY id`, itemID)
+	var as []Attempt
+	if err == nil {
+		as, err = scanRows(rows, func(a *Attempt) []any { return []any{&a.ItemID, &a.Outcome, &a.HTTPStatus, &a.Detail} })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list attempts of item %d: %w", itemID, err)
+	}
+	return as, nil
+}

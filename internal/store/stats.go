@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+)
+
+// The dashboard's numbers: what happened lately, and the work waiting.
+
+// Stats counts what happened since a moment, for the dashboard.
+type Stats struct {
+	// Accepted deliveries created or changed orders; Duplicates were
+	// accepted but changed nothing; Rejected were answered other than 200.
+	Accepted, Duplicates, Rejected int64
+	// RejectedBy counts rejections by reason.
+	RejectedBy map[string]int64
+	// Orders counts orders created.
+	Orders int64
+	// Items counts the items of the orders created, by current status.
+	Items map[enroll.ItemStatus]int64
+}
+
+// statusCount is one row of a count(*) grouped by status.
+type statusCount struct {
+	status string
+	n      int64
+}
+
+// deliveryCount is one row of a count(*) of deliveries grouped by answer.
+type deliveryCount struct {
+	status int
+	reason string
+	n      int64
+}
+
+// Stats counts deliveries received, orders created and their items since
+// the given moment. Items are counted through their orders (the items of
+// orders created since), which the orders' creation time index finds.
+func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
+	since = since.UTC()
+	s := Stats{RejectedBy: map[string]int64{}, Items: map[enroll.ItemStatus]int64{}}
+	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT status, reason, count(*) FROM deliveries
+			WHERE received_at >= $1 GROUP BY status, reason`, since)
+		var deliveries []deliveryCount
+		if err == nil {
+			deliveries, err = scanRows(rows, func(c *deliveryCount) []any { return []any{&c.status, &c.reason, &c.n} })
+		}
+		if err != nil {
+			return fmt.Errorf("count deliveries: %w", err)
+		}
+		for _, c := range deliveries {
+			switch {
+			case c.status != 200:
+				s.Rejected += c.n
+				s.RejectedBy[c.reason] += c.n
+			case c.reason == "duplicate":
+				s.Duplicates += c.n
+			default:
+				s.Accepted += c.n
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE created_at >= $1`, since).Scan(&s.Orders); err != nil {
+			return fmt.Errorf("count orders: %w", err)
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT i.status, count(*) FROM orders o JOIN items i ON i.order_id = o.id
+			WHERE o.created_at >= $1 GROUP BY i.status`, since)
+		var items []statusCount
+		if err == nil {
+			items, err = scanRows(rows, (*statusCount).fields)
+		}
+		if err != nil {
+			return fmt.Errorf("count items: %w", err)
+		}
+		for _, c := range items {
+			s.Items[enroll.ItemStatus(c.status)] = c.n
+		}
+		return nil
+	})
+	return s, err
+}
+
+// fields scans a (status, count) row.
+func (c *statusCount) fields() []any { return []any{&c.status, &c.n} }
+
+// Backlog is the work waiting for the LMS.
+type Backlog struct {
+	Pending, Retrying int64
+	// Oldest is the creation time of the oldest pending or retrying item;
+	// zero when there is none.
+	Oldest time.Time
+}
+
+// Backlog counts the items waiting for an attempt.
+func (db *DB) Backlog(ctx context.Context) (Backlog, error) {
+	var b Backlog
+	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT status, count(*) FROM items WHERE status IN ($1, $2) GROUP BY status`,
+			enroll.ItemPending, enroll.ItemRetrying)
+		var counts []statusCount
+		if err == nil {
+			counts, err = scanRows(rows, (*statusCount).fields)
+		}
+		if err != nil {
+			return fmt.Errorf("count waiting items: %w", err)
+		}
+		for _, c := range counts {
+			if enroll.ItemStatus(c.status) == enroll.ItemPending {
+				b.Pending = c.n
+			} else {
+				b.Retrying = c.n
+			}
+		}
+		if b.Pending+b.Retrying == 0 {
+			return nil
+		}
+		err = tx.QueryRowContext(ctx, `SELECT created_at FROM items WHERE status IN ($1, $2) ORDER BY created_at LIMIT 1`,
+			enroll.ItemPending, enroll.ItemRetrying).Scan(&b.Oldest)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find the oldest waiting item: %w", err)
+		}
+		return nil
+	})
+	return b, err
+}
+
+// LastAttempt returns the most recent attempt of any item; false when
+// there has been none.
+func (db *DB) LastAttempt(ctx context.Context) (AttemptRecord, bool, error) {
+	var a AttemptRecord
+	err := db.sql.QueryRowContext(ctx, `SELECT `+attemptColumns+` FROM attempts ORDER BY id DESC LIMIT 1`).Scan(a.fields()...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return a, false, nil
+	case err != nil:
+		return a, false, fmt.Errorf("load the last attempt: %w", err)
+	}
+	return a, true, nil
+}
