@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -20,6 +20,7 @@ func check(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	fs := newFlagSet(env, "check", "Validate the configuration, open the database, obtain an OAuth2 token\nand probe the LMS bulk enrollment view. Exits non-zero if any check fails.")
 	flags.register(fs)
+	createDirs := fs.Bool("create-dirs", false, "check a new SQLite file's location as 'serve --create-dirs' would use it: missing directories pass if they can be created")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,20 +41,24 @@ func check(ctx context.Context, env *environment, args []string) error {
 	for _, w := range warnings {
 		fmt.Fprintf(env.stdout, "warn %-12s %s\n", "config", w)
 	}
-	msg, err := checkDatabase(ctx, cfg)
+	msg, warn, err := checkDatabase(ctx, env, cfg, *createDirs)
 	report("database", err, msg)
+	if warn != "" {
+		fmt.Fprintf(env.stdout, "warn %-12s %s\n", "database", warn)
+	}
 	if lms := newLMSClient(cfg, nil); lms == nil {
 		report("lms", fmt.Errorf("WEBHOOK_RECEIVER_LMS_BASE_URL is not set"), "")
 	} else {
+		tokenURL, bulkURL := config.RedactURL(lms.TokenURL()), config.RedactURL(lms.BulkEnrollURL())
 		tctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		_, err := lms.Token(tctx)
 		cancel()
-		report("lms token", err, "obtained an OAuth2 token from "+cfg.LMS.BaseURL)
+		report("lms token", probed(tokenURL, err), "obtained an OAuth2 token from "+config.RedactURL(cfg.LMS.BaseURL))
 		tctx, cancel = context.WithTimeout(ctx, checkTimeout)
 		status, err := lms.ProbeBulkEnroll(tctx)
 		cancel()
 		msg, err := probeResult(status, err)
-		report("bulk enroll", err, msg)
+		report("bulk enroll", probed(bulkURL, err), msg)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)
@@ -61,54 +66,54 @@ func check(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-// checkDatabase opens the database and reports its version and whether its
-// schema is current. It changes nothing: it neither creates a SQLite file
-// nor migrates.
-func checkDatabase(ctx context.Context, cfg config.Config) (string, error) {
-	if path, missing := missingSQLiteFile(cfg.DatabaseURL); missing {
-		return fmt.Sprintf("sqlite file %s does not exist yet: serve or migrate creates it", path), nil
+// checkDatabase reports whether serve could open (or create) the database,
+// its version and whether its schema is current, and a warning when it
+// names no database of ours yet. It changes nothing: it neither leaves a
+// SQLite file behind nor migrates.
+func checkDatabase(ctx context.Context, env *environment, cfg config.Config, createDirs bool) (msg, warn string, err error) {
+	if d, _ := store.DialectOf(cfg.DatabaseURL); d == store.SQLite {
+		exists, err := store.ProbeSQLite(cfg.DatabaseURL, createDirs)
+		if err != nil {
+			return "", "", probedDatabase(cfg, err)
+		}
+		if !exists {
+			return missingFile(cfg) + " yet: serve or migrate creates it (the location is writable)",
+				noDatabase(env, cfg, missingFile(cfg)), nil
+		}
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns, Existing: true})
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
+		return "", "", probedDatabase(cfg, err)
 	}
 	defer db.Close()
 	if err := db.Ping(ctx); err != nil {
-		return "", err
+		return "", "", probedDatabase(cfg, err)
+	}
+	has, err := db.HasSchema(ctx)
+	if err != nil {
+		return "", "", probedDatabase(cfg, err)
 	}
 	pending, err := db.PendingMigrations(ctx)
 	if err != nil {
-		return "", err
+		return "", "", probedDatabase(cfg, err)
 	}
 	queuePending, err := jobs.PendingMigrations(ctx, db)
 	if err != nil {
-		return "", err
+		return "", "", probedDatabase(cfg, err)
 	}
 	pending += queuePending
 	version, err := db.Version(ctx)
 	if err != nil {
-		return "", err
+		return "", "", probedDatabase(cfg, err)
 	}
-	msg := fmt.Sprintf("%s at %s, schema current", version, config.RedactURL(cfg.DatabaseURL))
+	if !has {
+		warn = noDatabase(env, cfg, "it has no webhook-receiver tables")
+	}
+	msg = fmt.Sprintf("%s at %s, schema current", version, config.RedactURL(cfg.DatabaseURL))
 	if pending > 0 {
 		msg = fmt.Sprintf("%s at %s, %d migration(s) pending: serve or migrate applies them", version, config.RedactURL(cfg.DatabaseURL), pending)
 	}
-	return msg, nil
-}
-
-// missingSQLiteFile tells whether the database is a SQLite file that does
-// not exist, which opening it would create. Other URLs, and URLs store.Open
-// rejects, are not missing.
-func missingSQLiteFile(databaseURL string) (string, bool) {
-	if d, err := store.DialectOf(databaseURL); err != nil || d != store.SQLite {
-		return "", false
-	}
-	path, err := store.SQLitePath(databaseURL)
-	if err != nil {
-		return "", false
-	}
-	_, err = os.Stat(path)
-	return path, errors.Is(err, fs.ErrNotExist)
+	return msg, warn, nil
 }
 
 // probeResult reads the bulk enrollment view's answer to a call without credentials.
@@ -122,4 +127,28 @@ func probeResult(status int, err error) (string, error) {
 		return "", fmt.Errorf("view not found (HTTP 404): set FEATURES['ENABLE_BULK_ENROLLMENT_VIEW'] = True in the LMS settings and restart the LMS")
 	}
 	return "", fmt.Errorf("unexpected HTTP %d from the bulk enrollment view", status)
+}
+
+// probed names the URL a failed check posted to (without credentials),
+// once: an error of the HTTP client names it already, which is cut.
+func probed(target string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = strings.Replace(msg, fmt.Sprintf("%s %q: ", ue.Op, ue.URL), "", 1)
+	}
+	return fmt.Errorf("POST %s: %s", target, msg)
+}
+
+// probedDatabase names the database URL a failed check opened (without its
+// password), and the setting that gave it.
+func probedDatabase(cfg config.Config, err error) error {
+	hint := ""
+	if errors.Is(err, store.ErrNoDirectory) {
+		hint = ": create it, or use --create-dirs"
+	}
+	return fmt.Errorf("%s (%s): %w%s", config.RedactURL(cfg.DatabaseURL), cfg.DatabaseURLSource(), err, hint)
 }

@@ -166,7 +166,7 @@ func TestCheckNamesTheDatabaseSource(t *testing.T) {
 				e[k] = v
 			}
 			out, _, err := runCmd(t, e, "", append([]string{"check"}, tt.args...)...)
-			want := "\nFAIL database     " + tt.want + `: database URL: unsupported scheme "mysql"`
+			want := "\nFAIL database     mysql://db (" + tt.want + `): database URL: unsupported scheme "mysql"`
 			if err == nil || !strings.Contains(out, want) {
 				t.Errorf("check = %v; want a line starting %q:\n%s", err, want[1:], out)
 			}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/server"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
@@ -27,16 +26,13 @@ func newMetrics(db *store.DB, logger *slog.Logger) *metrics.Metrics {
 	})
 }
 
-// serveMetrics serves /metrics alone on WEBHOOK_RECEIVER_METRICS_LISTEN,
-// when it is set, until the returned shutdown is called; an error that
-// ends serving before that is sent on failed.
-func serveMetrics(cfg config.Config, deps server.Deps, failed chan<- error) (shutdown func(context.Context) error, err error) {
-	if cfg.MetricsListen == "" {
-		return func(context.Context) error { return nil }, nil
-	}
-	ln, err := net.Listen("tcp", cfg.MetricsListen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_METRICS_LISTEN): %w", cfg.MetricsListen, err)
+// serveMetrics serves /metrics alone on ln, the listener of
+// WEBHOOK_RECEIVER_METRICS_LISTEN (nil when that is not set), until the
+// returned shutdown is called; an error that ends serving before that is
+// sent on failed.
+func serveMetrics(ln net.Listener, deps server.Deps, failed chan<- error) (shutdown func(context.Context) error) {
+	if ln == nil {
+		return func(context.Context) error { return nil }
 	}
 	srv := newHTTPServer(server.NewMetricsServer(deps), deps.Logger)
 	deps.Logger.Info("serving metrics", "addr", ln.Addr().String())
@@ -45,5 +41,5 @@ func serveMetrics(cfg config.Config, deps server.Deps, failed chan<- error) (shu
 			failed <- fmt.Errorf("metrics: %w", err)
 		}
 	}()
-	return srv.Shutdown, nil
+	return srv.Shutdown
 }

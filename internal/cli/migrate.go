@@ -11,6 +11,7 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	fs := newFlagSet(env, "migrate", "Create or upgrade the database schema, then exit.")
 	flags.register(fs)
+	createDirs := registerCreateDirs(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -18,7 +19,7 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, newLogger(cfg, env.stderr))
+	db, err := openDatabase(ctx, cfg, newLogger(cfg, env.stderr), *createDirs)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/admin"
@@ -44,6 +46,7 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	var flags configFlags
 	fs := newFlagSet(env, name, summary)
 	flags.register(fs)
+	createDirs := registerCreateDirs(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +61,21 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
-	db, err := openDatabase(ctx, cfg, logger)
+	// Bind before the database is opened: a port in use then stops the
+	// start before a new database is created or migrated.
+	ln, err := listen(cfg.Listen, cfg.ListenSource())
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // closed already after a shutdown; this is for early returns
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = listen(cfg.MetricsListen, cfg.MetricsListenSource()); err != nil {
+			return err
+		}
+		defer metricsLn.Close()
+	}
+	db, err := openDatabase(ctx, cfg, logger, *createDirs)
 	if err != nil {
 		return err
 	}
@@ -85,20 +102,11 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 		handler = server.NewHealthServer(deps)
 	}
 	srv := newHTTPServer(handler, logger)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (WEBHOOK_RECEIVER_LISTEN): %w", cfg.Listen, err)
-	}
 	served := make(chan error, 2)
-	stopMetrics, err := serveMetrics(cfg, deps, served)
-	if err != nil {
-		ln.Close()
-		return err
-	}
+	stopMetrics := serveMetrics(metricsLn, deps, served)
 	// The workers stop when told to, after the HTTP server, not when the
 	// signal arrives: running enrollments get a chance to finish.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		stopMetrics(ctx)
 		return err
 	}
@@ -130,6 +138,15 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	return err
 }
 
+// listen binds addr; source names the setting that gave it, for the error.
+func listen(addr, source string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, source, err)
+	}
+	return ln, nil
+}
+
 // newHTTPServer returns a server with the timeouts every listener gets.
 func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
@@ -143,11 +160,28 @@ func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// openDatabase opens the configured database and brings its schema up to date.
-func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
+// registerCreateDirs registers --create-dirs, for the commands that
+// create a SQLite database.
+func registerCreateDirs(fs *flag.FlagSet) *bool {
+	return fs.Bool("create-dirs", false, "create the missing directories of a new SQLite database file (without it, a missing directory is an error)")
+}
+
+// openDatabase opens the configured database, creating a SQLite file (and,
+// with createDirs, its missing directories) when there is none, and brings
+// its schema up to date.
+func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger, createDirs bool) (*store.DB, error) {
+	if d, _ := store.DialectOf(cfg.DatabaseURL); d == store.SQLite && createDirs {
+		dir, err := store.CreateSQLiteDir(cfg.DatabaseURL)
+		if err != nil {
+			return nil, databaseError(cfg, err)
+		}
+		if dir != "" {
+			logger.Warn("created database directory (--create-dirs)", "dir", dir)
+		}
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
+		return nil, databaseError(cfg, err)
 	}
 	var applied []string
 	err = db.WithMigrationLock(ctx, func() error {
@@ -164,6 +198,40 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		logger.Info("migration applied", "name", name)
 	}
 	return db, nil
+}
+
+// databaseError names the setting that gave the database URL in an error
+// about the database.
+func databaseError(cfg config.Config, err error) error {
+	if errors.Is(err, store.ErrNoDirectory) {
+		return fmt.Errorf("%s: %w: create it, or use --create-dirs", cfg.DatabaseURLSource(), err)
+	}
+	return fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
+}
+
+// noDatabase explains that the database URL names no database of ours
+// (what says how), naming where the URL came from: the usual cause is a
+// command run without the --config or --database-url the service has.
+func noDatabase(env *environment, cfg config.Config, what string) string {
+	source := cfg.DatabaseURLSource()
+	from := "comes from " + source
+	if source == "WEBHOOK_RECEIVER_DATABASE_URL" && env.getenv(source) == "" {
+		from = "is the default (no --database-url, WEBHOOK_RECEIVER_DATABASE_URL or database_url in a --config file)"
+	}
+	return fmt.Sprintf("no database here — wrong --config or --database-url? %s; the database URL %s %s",
+		what, config.RedactURL(cfg.DatabaseURL), from)
+}
+
+// missingFile describes a SQLite file that does not exist, by its absolute path.
+func missingFile(cfg config.Config) string {
+	path, err := store.SQLitePath(cfg.DatabaseURL)
+	if err != nil {
+		return "the database does not exist"
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "sqlite file " + path + " does not exist"
 }
 
 // newLMSClient returns nil when no LMS is configured: items then wait.

@@ -111,6 +111,18 @@ func (c Config) DatabaseURLSource() string {
 	return c.source("database_url", "WEBHOOK_RECEIVER_DATABASE_URL")
 }
 
+// ListenSource names the flag, variable or YAML key that gave Listen, for
+// errors about it.
+func (c Config) ListenSource() string {
+	return c.source("listen", "WEBHOOK_RECEIVER_LISTEN")
+}
+
+// MetricsListenSource names the variable or YAML key that gave
+// MetricsListen, for errors about it.
+func (c Config) MetricsListenSource() string {
+	return c.source("metrics_listen", "WEBHOOK_RECEIVER_METRICS_LISTEN")
+}
+
 // Admin is the operator console at /admin/.
 type Admin struct {
 	User string

@@ -75,6 +75,9 @@ func (r *BulkEnrollResult) Lookup(course, identifier string) (IdentifierResult, 
 	return IdentifierResult{}, false
 }
 
+// BulkEnrollURL is where the client calls the bulk enrollment view.
+func (c *Client) BulkEnrollURL() string { return c.base + bulkEnrollPath }
+
 // BulkEnroll enrolls (or unenrolls) identifiers in courses in one call.
 // A refused token is replaced and the call retried once. Errors are
 // *APIError for answers other than 200, with Status 429 and RetryAfter set
@@ -102,7 +105,7 @@ func (c *Client) BulkEnroll(ctx context.Context, r BulkEnrollRequest) (*BulkEnro
 			return nil, fmt.Errorf("bulk enroll: %w", err)
 		}
 		header := http.Header{"Authorization": {"JWT " + tok}}
-		a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.base+bulkEnrollPath, form, header, maxResult)
+		a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.BulkEnrollURL(), form, header, maxResult)
 		if err != nil {
 			return nil, fmt.Errorf("bulk enroll: %w", err)
 		}
@@ -190,7 +193,7 @@ func (c *Client) bulkEnrollError(a answer, courses []string) *APIError {
 // status: 401 or 403 means the bulk enrollment view is enabled, 404 that it
 // is not. The error is only for failing to get an answer.
 func (c *Client) ProbeBulkEnroll(ctx context.Context) (status int, err error) {
-	a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.base+bulkEnrollPath, url.Values{}, nil, 64<<10)
+	a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.BulkEnrollURL(), url.Values{}, nil, 64<<10)
 	if err != nil {
 		return 0, fmt.Errorf("probe bulk enroll: %w", err)
 	}

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// tokenPath is Django OAuth Toolkit's token endpoint, as the LMS routes it.
+const tokenPath = "/oauth2/access_token"
+
 // tokenCall is one token fetch that concurrent callers wait for.
 type tokenCall struct {
 	done   chan struct{}
@@ -73,6 +76,9 @@ func (c *Client) dropToken(tok string) {
 	}
 }
 
+// TokenURL is where the client asks for OAuth2 tokens.
+func (c *Client) TokenURL() string { return c.base + tokenPath }
+
 // fetchToken asks the LMS for a JWT and returns how long to cache it.
 func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) {
 	form := url.Values{
@@ -81,7 +87,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 		"client_secret": {c.clientSecret},
 		"token_type":    {"jwt"},
 	}
-	a, err := c.send(ctx, EndpointToken, c.post, http.MethodPost, c.base+"/oauth2/access_token", form, nil, 1<<20)
+	a, err := c.send(ctx, EndpointToken, c.post, http.MethodPost, c.TokenURL(), form, nil, 1<<20)
 	if err != nil {
 		return "", 0, fmt.Errorf("token: %w", err)
 	}

@@ -93,16 +93,11 @@ func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
-	if db.dialect == Postgres {
-		exists = `SELECT count(*) FROM information_schema.tables
-			WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	has, err := db.HasSchema(ctx)
+	if err != nil {
+		return 0, err
 	}
-	var n int
-	if err := db.sql.QueryRowContext(ctx, exists).Scan(&n); err != nil {
-		return 0, fmt.Errorf("look for schema_migrations: %w", err)
-	}
-	if n == 0 {
+	if !has {
 		return len(ms), nil
 	}
 	var latest sql.NullInt64
@@ -110,11 +105,26 @@ func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read schema_migrations: %w", err)
 	}
-	n = 0
+	n := 0
 	for _, m := range ms {
 		if int64(m.Version) > latest.Int64 {
 			n++
 		}
 	}
 	return n, nil
+}
+
+// HasSchema tells whether the receiver's tables were ever created in this
+// database (by Migrate): a database without them is not ours, or not yet.
+func (db *DB) HasSchema(ctx context.Context) (bool, error) {
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if db.dialect == Postgres {
+		exists = `SELECT count(*) FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	return n > 0, nil
 }

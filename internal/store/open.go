@@ -5,7 +5,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,7 +42,20 @@ const (
 type Options struct {
 	// MaxConns caps PostgreSQL connections (default 10); SQLite uses one.
 	MaxConns int
+	// Existing opens a database that exists already and never creates one:
+	// a missing SQLite file is ErrNoDatabase. For the commands that read
+	// or act on stored orders.
+	Existing bool
 }
+
+// ErrNoDatabase means the database URL names no database of ours: a
+// SQLite file that does not exist, or (HasSchema) a database without the
+// receiver's tables.
+var ErrNoDatabase = errors.New("no database here")
+
+// ErrNoDirectory means the directory of a SQLite file does not exist;
+// Open does not create it (CreateSQLiteDir does).
+var ErrNoDirectory = errors.New("the database's directory does not exist")
 
 // DialectOf tells which backend a database URL names.
 func DialectOf(databaseURL string) (Dialect, error) {
@@ -77,8 +92,9 @@ func SQLitePath(databaseURL string) (string, error) {
 	return rest, nil
 }
 
-// Open opens the database a URL names: SQLite (creating the file if
-// needed) or PostgreSQL. It does not migrate the schema; call Migrate.
+// Open opens the database a URL names: SQLite or PostgreSQL. A SQLite
+// file is created when missing, unless opts.Existing is set, but its
+// directory never is. It does not migrate the schema; call Migrate.
 func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	d, err := DialectOf(databaseURL)
 	if err != nil {
@@ -87,18 +103,25 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	if d == Postgres {
 		return openPostgres(ctx, databaseURL, opts)
 	}
-	return openSQLite(ctx, databaseURL)
+	return openSQLite(ctx, databaseURL, opts)
 }
 
-func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
+func openSQLite(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	path, err := SQLitePath(databaseURL)
 	if err != nil {
 		return nil, err
 	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("create database directory: %w", err)
+	// Say what is missing before SQLite says "unable to open database file".
+	switch _, err := os.Stat(path); {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist) && opts.Existing:
+		return nil, fmt.Errorf("sqlite file %s does not exist: %w", path, ErrNoDatabase)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := dirExists(filepath.Dir(path)); err != nil {
+			return nil, err
 		}
+	default:
+		return nil, fmt.Errorf("open database: %w", err) // "stat ...: not a directory", "permission denied"
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)") // first: the next pragmas may wait for a lock
@@ -107,7 +130,10 @@ func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if opts.Existing {
+		q.Set("mode", "rw") // SQLite's own: fail rather than create the file
+	}
+	db, err := sql.Open("sqlite", sqliteURI(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -118,9 +144,28 @@ func openSQLite(ctx context.Context, databaseURL string) (*DB, error) {
 	db.SetConnMaxLifetime(0)
 	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
+		if cantOpen(err) {
+			// SQLite's "unable to open database file (14)" names no cause: the OS does.
+			if _, reason := probeSQLite(path, false); reason != nil {
+				return nil, fmt.Errorf("open database %s: %w (%v)", path, reason, err)
+			}
+		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return &DB{sql: db, dialect: SQLite, url: databaseURL, Now: time.Now}, nil
+}
+
+// sqliteURI makes a path into a SQLite URI filename, in which "?", "#"
+// and "%" have meanings of their own.
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// cantOpen tells whether err is SQLite's SQLITE_CANTOPEN, which says that
+// the file could not be opened and not why.
+func cantOpen(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 14
 }
 
 // pingSQLite opens the first connection. Switching a new file to WAL can
