@@ -71,9 +71,6 @@ func (c *console) handleRetryFailed() http.Handler {
 		if err != nil {
 			return done{}, badRequest{err}
 		}
-		if f.Query == "" && f.Platform == "" && f.Source == "" && f.Since.IsZero() && f.Until.IsZero() {
-			return done{}, badRequest{errors.New("search first: Retry all failed takes the failed items of the orders a search finds")}
-		}
 		retried, err := c.Ops.RetryFailed(r.Context(), user(r), f)
 		if err != nil {
 			return done{}, err
@@ -132,6 +129,9 @@ func (c *console) action(do func(r *http.Request) (done, error)) http.Handler {
 		switch {
 		case errors.As(err, &bad):
 			c.fail(w, r, http.StatusBadRequest, bad.error)
+			return
+		case errors.Is(err, ops.ErrNoFilter):
+			c.fail(w, r, http.StatusBadRequest, errors.New("search first: Retry all failed takes the failed items of the orders a search finds"))
 			return
 		case errors.Is(err, enroll.ErrNotFound):
 			c.fail(w, r, http.StatusNotFound, err)

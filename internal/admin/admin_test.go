@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -556,5 +557,83 @@ func TestPagesSayOnlyWhatWasDone(t *testing.T) {
 	}
 	if status, _, _ := f.post(t, "/admin/actions/retry-failed", url.Values{"status": {"failed"}}); status != http.StatusBadRequest {
 		t.Errorf("retry all failed without a search: %d; want 400", status)
+	}
+}
+
+// TestButtonsAreTheActionsOpsTakes puts an item in every status and checks
+// that the order page offers Retry and Mark resolved exactly for the items
+// the actions then take.
+func TestButtonsAreTheActionsOpsTakes(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.login(t)
+	ctx := context.Background()
+	for i, status := range enroll.ItemStatuses() {
+		// Two orders with one item in this status: one to retry, one to resolve.
+		var items [2]string
+		for j := range items {
+			id := int64(9100 + 2*i + j)
+			// No job is queued for it, and its SKU is its own, so that no
+			// other job takes it along: it stays in the status set here.
+			res, err := f.db.SaveAccepted(ctx, store.Accepted{
+				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: shop, Status: 200},
+				Order: enroll.Order{Platform: enroll.Shopify, Source: shop, ID: id, Paid: true,
+					Items: []enroll.Item{{LineItemID: 1, SKU: fmt.Sprintf("sku-%d", id), Email: "l@example.com"}}},
+			}, func(context.Context, *sql.Tx, [][]int64) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := store.ItemRecord{ID: res.Enqueued[0]}
+			switch status {
+			case enroll.ItemPending:
+			case enroll.ItemResolved:
+				if err := f.db.RecordAttempt(ctx, store.Attempt{ItemID: it.ID, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed}); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.db.ResolveItem(ctx, it.ID, "admin", "by hand"); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := f.db.RecordAttempt(ctx, store.Attempt{ItemID: it.ID, Outcome: enroll.OutcomeRetry, Status: status}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			items[j] = strconv.FormatInt(it.ID, 10)
+			_, _, page := f.get(t, fmt.Sprintf("/admin/orders/%d", id))
+			section := regexp.MustCompile(`(?s)<section class="item" aria-labelledby="item-` + items[j] + `">.*?</section>`).FindString(page)
+			if section == "" {
+				t.Fatalf("order %d: no section for item %s:\n%s", id, items[j], page)
+			}
+			if shown := strings.Contains(section, `action="/admin/actions/retry"`); j == 0 && shown != status.Retryable() {
+				t.Errorf("a %s item: Retry shown %v; want %v", status, shown, status.Retryable())
+			}
+			if shown := strings.Contains(section, `action="/admin/actions/resolve"`); j == 1 && shown != status.Resolvable() {
+				t.Errorf("a %s item: Mark resolved shown %v; want %v", status, shown, status.Resolvable())
+			}
+		}
+		_, loc, _ := f.post(t, "/admin/actions/retry", url.Values{"item_id": {items[0]}})
+		if taken := strings.Contains(loc, "n=1"); taken != status.Retryable() {
+			t.Errorf("retry of a %s item: taken %v (%s); want %v", status, taken, loc, status.Retryable())
+		}
+		code, _, _ := f.post(t, "/admin/actions/resolve", url.Values{"item_id": {items[1]}, "note": {"by hand"}})
+		if taken := code == http.StatusSeeOther; taken != status.Resolvable() || (!taken && code != http.StatusConflict) {
+			t.Errorf("resolve of a %s item: %d; want taken %v (or 409)", status, code, status.Resolvable())
+		}
+	}
+}
+
+// TestOrderPageFindsTheShopInAnyCase: the order page names the shop as
+// the command line's --source does (a Shopify domain in any case).
+func TestOrderPageFindsTheShopInAnyCase(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.order(t, 9301, "ok@example.com")
+	f.login(t)
+	for _, source := range []string{shop, "Console.MyShopify.COM", " CONSOLE.myshopify.com"} {
+		status, _, page := f.get(t, "/admin/orders/9301?platform=shopify&source="+url.QueryEscape(source))
+		if status != http.StatusOK || !strings.Contains(page, "Order 9301") {
+			t.Errorf("order page with source %q: %d", source, status)
+		}
+	}
+	if status, _, _ := f.get(t, "/admin/orders/9301?source=other.myshopify.com"); status != http.StatusNotFound {
+		t.Errorf("order page of another shop: %d; want 404", status)
 	}
 }

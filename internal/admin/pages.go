@@ -39,7 +39,7 @@ func lmsStateOf(last store.AttemptRecord, ok bool) lmsState {
 		s.State = "erroring"
 	case last.HTTPStatus > 0:
 		s.State = "up"
-	case last.Outcome == "retry":
+	case last.Outcome == enroll.OutcomeRetry:
 		s.State = "down"
 	}
 	return s
@@ -99,11 +99,9 @@ type ordersPage struct {
 }
 
 // Filtered tells whether a search narrows the orders: "Retry all failed"
-// is offered for a search only, never for every order there is.
-func (p ordersPage) Filtered() bool {
-	f := p.Filter
-	return f.Query != "" || f.Platform != "" || f.Source != "" || !f.Since.IsZero() || !f.Until.IsZero()
-}
+// is offered where ops would take it (ops.HasFilter), never for every
+// order there is.
+func (p ordersPage) Filtered() bool { return ops.HasFilter(p.Filter) }
 
 func (c *console) handleOrders() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,23 +158,12 @@ type itemView struct {
 	Attempts []store.AttemptRecord
 }
 
-// CanRetry tells whether Retry applies: a failed, resolved or waiting item.
-func (v itemView) CanRetry() bool {
-	switch v.Status {
-	case enroll.ItemFailed, enroll.ItemRetrying, enroll.ItemResolved:
-		return true
-	}
-	return false
-}
+// CanRetry tells whether ops.Retry takes the item.
+func (v itemView) CanRetry() bool { return v.Status.Retryable() }
 
-// CanResolve tells whether the item can be marked resolved by hand.
-func (v itemView) CanResolve() bool {
-	switch v.Status {
-	case enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemResolved:
-		return false
-	}
-	return true
-}
+// CanResolve tells whether ops.Resolve takes the item (unless a job is
+// enrolling it at that very moment).
+func (v itemView) CanResolve() bool { return v.Status.Resolvable() }
 
 type orderPage struct {
 	store.OrderDetail
@@ -197,7 +184,7 @@ func (c *console) handleOrder() http.Handler {
 			c.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		found = bySource(found, r.URL.Query().Get("platform"), r.URL.Query().Get("source"))
+		found = ops.OrdersOfShop(found, enroll.Platform(r.URL.Query().Get("platform")), r.URL.Query().Get("source"))
 		switch len(found) {
 		case 0:
 			c.fail(w, r, http.StatusNotFound, fmt.Errorf("no order %d", ext))
@@ -215,26 +202,12 @@ func (c *console) handleOrder() http.Handler {
 			c.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		p := orderPage{OrderDetail: detail, Path: r.URL.RequestURI()}
+		p := orderPage{OrderDetail: detail, Failed: ops.FailedItems(detail.OrderRecord), Path: r.URL.RequestURI()}
 		for _, it := range detail.Items {
 			p.Items = append(p.Items, itemView{it, detail.Attempts[it.ID]})
-			if it.Status == enroll.ItemFailed {
-				p.Failed = append(p.Failed, it.ID)
-			}
 		}
 		c.render(w, r, http.StatusOK, "order", p)
 	})
-}
-
-// bySource keeps the orders of the named platform and shop, when named.
-func bySource(orders []store.OrderRecord, platform, source string) []store.OrderRecord {
-	var out []store.OrderRecord
-	for _, o := range orders {
-		if (platform == "" || string(o.Platform) == platform) && (source == "" || o.Source == source) {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 // orderURL is the order page's address; the shop is named when needed.

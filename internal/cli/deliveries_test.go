@@ -12,7 +12,7 @@ import (
 )
 
 type deliveryLine struct {
-	ID         int64  `json:"id"`
+	ID         int64  `json:"id,string"`
 	Status     int    `json:"status"`
 	Reason     string `json:"reason"`
 	SourceIP   string `json:"source_ip"`

@@ -7,13 +7,14 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
-// JSON views: stable snake_case names for scripts.
+// JSON views: stable snake_case names for scripts. Ids are written as
+// strings: shops' ids exceed 2^53, which jq and JavaScript would round.
 
 type orderJSON struct {
-	ID         int64          `json:"id"`
+	ID         int64          `json:"id,string"`
 	Platform   string         `json:"platform"`
 	Source     string         `json:"source"`
-	OrderID    int64          `json:"order_id"`
+	OrderID    int64          `json:"order_id,string"`
 	BuyerEmail string         `json:"buyer_email"`
 	Status     string         `json:"status"`
 	CreatedAt  time.Time      `json:"created_at"`
@@ -23,8 +24,8 @@ type orderJSON struct {
 }
 
 type itemJSON struct {
-	ID          int64         `json:"id"`
-	LineItemID  int64         `json:"line_item_id"`
+	ID          int64         `json:"id,string"`
+	LineItemID  int64         `json:"line_item_id,string"`
 	SKU         string        `json:"sku"`
 	Email       string        `json:"email"`
 	CourseID    string        `json:"course_id"`
@@ -44,7 +45,7 @@ type attemptJSON struct {
 }
 
 type deliveryJSON struct {
-	ID         int64               `json:"id"`
+	ID         int64               `json:"id,string"`
 	ReceivedAt time.Time           `json:"received_at"`
 	Platform   string              `json:"platform"`
 	Source     string              `json:"source"`
@@ -64,9 +65,9 @@ type actionJSON struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
 	Action string    `json:"action"`
-	ItemID int64     `json:"item_id,omitempty"`
+	ItemID int64     `json:"item_id,omitempty,string"`
 	// DeliveryID is the replayed delivery.
-	DeliveryID int64  `json:"delivery_id,omitempty"`
+	DeliveryID int64  `json:"delivery_id,omitempty,string"`
 	Note       string `json:"note"`
 }
 
@@ -84,7 +85,7 @@ func detailView(d store.OrderDetail) orderJSON {
 	v := orderView(d.OrderRecord)
 	for i := range v.Items {
 		for _, a := range d.Attempts[v.Items[i].ID] {
-			v.Items[i].AttemptList = append(v.Items[i].AttemptList, attemptJSON{At: a.At.UTC(), Outcome: a.Outcome, HTTPStatus: a.HTTPStatus, Detail: a.Detail})
+			v.Items[i].AttemptList = append(v.Items[i].AttemptList, attemptJSON{At: a.At.UTC(), Outcome: string(a.Outcome), HTTPStatus: a.HTTPStatus, Detail: a.Detail})
 		}
 	}
 	for _, dl := range d.Deliveries {

@@ -17,18 +17,20 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
-const ordersUsage = `Usage: webhook-receiver orders <subcommand> [flags]
+// ordersUsage is the orders command's help; which items each action takes
+// is printed from the rules themselves (enroll, ops).
+var ordersUsage = fmt.Sprintf(`Usage: webhook-receiver orders <subcommand> [flags]
 
 Subcommands:
   list                 list orders, newest first, one line per item
   show ID              an order with its items, attempts, deliveries and operator actions
   retry ID             retry the failed items of an order now, with a fresh attempt budget
-  retry --item N[,M]   retry items by id (failed, resolved or retrying)
-  retry --all-failed   retry every failed item matching the filter flags
-  resolve ITEM --note  mark an item resolved by hand, saying why
+  retry --item N[,M]   retry items by id (%s ones)
+  retry --all-failed   retry every failed item matching the filter flags (at least one is required)
+  resolve ITEM --note  mark an item (%s) resolved by hand, saying why
 
 ID is the shop's order id. Run 'webhook-receiver orders <subcommand> -h' for its flags.
-`
+`, enroll.Or(enroll.RetryableStatuses()), enroll.Or(enroll.ResolvableStatuses()))
 
 func orders(ctx context.Context, env *environment, args []string) error {
 	return subcommand(ctx, env, args, "orders", ordersUsage, map[string]command{
@@ -107,9 +109,7 @@ func findOrder(ctx context.Context, db *store.DB, arg, source string) (store.Ord
 	if err != nil {
 		return store.OrderRecord{}, err
 	}
-	if source != "" {
-		found = slices.DeleteFunc(found, func(o store.OrderRecord) bool { return !sameSource(o.Source, source) })
-	}
+	found = ops.OrdersOfShop(found, "", source)
 	switch len(found) {
 	case 0:
 		if source != "" {
@@ -124,12 +124,6 @@ func findOrder(ctx context.Context, db *store.DB, arg, source string) (store.Ord
 		shops = append(shops, fmt.Sprintf("%s %s", o.Platform, o.Source))
 	}
 	return store.OrderRecord{}, fmt.Errorf("order %d exists in %d shops (%s): choose one with --source", id, len(found), strings.Join(shops, ", "))
-}
-
-// sameSource compares shop domains and site URLs as the configuration does:
-// ignoring case and a trailing slash.
-func sameSource(a, b string) bool {
-	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
 }
 
 func ordersShow(ctx context.Context, env *environment, args []string) error {
@@ -232,11 +226,12 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 	var source, items string
 	var allFailed bool
 	fs := newFlagSet(env, "orders retry ID | --item N[,M...] | --all-failed [filters]",
-		"Retry now, with a fresh attempt budget: the failed items of an order (ID is the shop's order id),\n"+
-			"items by id (failed, resolved or retrying ones), or every failed item matching the filters\n"+
-			"(at most 10000 at a time). A running 'serve' or 'worker' enrolls them.")
+		fmt.Sprintf("Retry now, with a fresh attempt budget: the failed items of an order (ID is the shop's order id),\n"+
+			"items by id (%s ones; others are left alone), or every failed item matching the\n"+
+			"filters (at most %d at a time; at least one filter is required: %s).\n"+
+			"A running 'serve' or 'worker' enrolls them.", enroll.Or(enroll.RetryableStatuses()), ops.MaxRetryFailed, filterNames))
 	flags.registerDatabase(fs)
-	fs.BoolVar(&allFailed, "all-failed", false, "retry every failed item matching the filter flags")
+	fs.BoolVar(&allFailed, "all-failed", false, "retry every failed item matching the filter flags (at least one)")
 	fs.StringVar(&items, "item", "", "item ids to retry, comma-separated")
 	filters.register(fs, false)
 	pos, err := parseArgs(fs, args)
@@ -267,6 +262,9 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
+	if allFailed && !ops.HasFilter(f) {
+		return usageError(fs, "--all-failed needs at least one filter (%s): it never retries every failed item there is", filterNames)
+	}
 	o, closeDB, err := openOps(ctx, env, &flags)
 	if err != nil {
 		return err
@@ -287,16 +285,11 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, it := range ord.Items {
-			if it.Status == enroll.ItemFailed {
-				ids = append(ids, it.ID)
-			}
-		}
-		if len(ids) == 0 {
+		if len(ops.FailedItems(ord)) == 0 {
 			fmt.Fprintf(env.stdout, "order %d of %s has no failed items (status %s)\n", ord.ExternalID, ord.Source, ord.Status)
 			return nil
 		}
-		if retried, err = o.Retry(ctx, actor(env), ids...); err != nil {
+		if retried, err = o.RetryOrder(ctx, actor(env), ord); err != nil {
 			return err
 		}
 	}
@@ -314,7 +307,9 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 func ordersResolve(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	var note string
-	fs := newFlagSet(env, "orders resolve ITEM --note TEXT", "Mark an item (by item id, see 'orders show') resolved by hand: it is not retried and\nits order no longer counts as an error. The note says why; it is recorded with your name.")
+	fs := newFlagSet(env, "orders resolve ITEM --note TEXT", fmt.Sprintf("Mark an item (by item id, see 'orders show'; a %s one) resolved by hand: it is not\n"+
+		"retried and its order no longer counts as an error. The note says why; it is recorded with your name.",
+		enroll.Or(enroll.ResolvableStatuses())))
 	flags.registerDatabase(fs)
 	fs.StringVar(&note, "note", "", "why the item needs nothing more (required)")
 	pos, err := parseArgs(fs, args)

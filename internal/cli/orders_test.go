@@ -53,7 +53,8 @@ func orderLines(t *testing.T, out string) []map[string]any {
 func orderIDs(os []map[string]any) []int64 {
 	var ids []int64
 	for _, o := range os {
-		ids = append(ids, int64(o["order_id"].(float64)))
+		id, _ := strconv.ParseInt(o["order_id"].(string), 10, 64)
+		ids = append(ids, id)
 	}
 	return ids
 }
@@ -131,7 +132,7 @@ func TestOrdersCommands(t *testing.T) {
 		var detail struct {
 			Status string `json:"status"`
 			Items  []struct {
-				ID          int64  `json:"id"`
+				ID          int64  `json:"id,string"`
 				Status      string `json:"status"`
 				LastError   string `json:"last_error"`
 				AttemptList []struct {
@@ -181,7 +182,7 @@ func TestOrdersCommands(t *testing.T) {
 		})
 		var third struct {
 			Items []struct {
-				ID int64 `json:"id"`
+				ID int64 `json:"id,string"`
 			} `json:"items"`
 		}
 		json.Unmarshal([]byte(mustRun(t, e, "orders", "show", "--json", "602")), &third)

@@ -288,7 +288,7 @@ func TestLMSOutagePhases(t *testing.T) {
 		}
 		attempts, _ := db.Attempts(context.Background(), o.Items[0].ID)
 		for _, a := range attempts {
-			outcomes[a.Outcome]++
+			outcomes[string(a.Outcome)]++
 		}
 	}
 	if outcomes["retry"] < 3 || outcomes["failed"] != 0 {

@@ -118,6 +118,9 @@ func actor(env *environment) string {
 	return "cli"
 }
 
+// filterNames names the filter flags that narrow the orders (ops.HasFilter).
+const filterNames = "--query, --email, --course, --platform, --source, --since or --until"
+
 // filterFlags are the order filters shared by list and retry --all-failed.
 type filterFlags struct {
 	query, status, email, course, platform, source, since, until string
@@ -126,12 +129,13 @@ type filterFlags struct {
 func (f *filterFlags) register(fs *flag.FlagSet, status bool) {
 	fs.StringVar(&f.query, "query", "", "a shop order id, a learner email or a course id / SKU")
 	if status {
-		fs.StringVar(&f.status, "status", "", "item status (pending, retrying, enrolled, allowed, failed, resolved) or order status (NEW, PROCESSING, PROCESSED, ERROR, AWAITING_PAYMENT)")
+		fs.StringVar(&f.status, "status", "", fmt.Sprintf("item status (%s) or order status (%s)",
+			enroll.Or(enroll.ItemStatuses()), enroll.Or(enroll.OrderStatuses())))
 	}
 	fs.StringVar(&f.email, "email", "", "learner email (any case)")
 	fs.StringVar(&f.course, "course", "", "course id or SKU")
 	fs.StringVar(&f.platform, "platform", "", "shopify or woocommerce")
-	fs.StringVar(&f.source, "source", "", "shop domain or site URL, exactly as stored")
+	fs.StringVar(&f.source, "source", "", "shop domain or site URL, as 'orders list' shows it")
 	fs.StringVar(&f.since, "since", "", "orders created since: a duration back from now (24h, 7d) or a date or time (2026-11-01, RFC 3339)")
 	fs.StringVar(&f.until, "until", "", "orders created before: same forms as --since")
 }

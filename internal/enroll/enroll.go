@@ -3,7 +3,12 @@
 // statuses. It imports the standard library only.
 package enroll
 
-import "errors"
+import (
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+)
 
 // Platform is the shop software an order comes from.
 type Platform string
@@ -67,10 +72,83 @@ const (
 	ItemResolved ItemStatus = "resolved"
 )
 
+// ItemStatuses lists every item status, in the order of an item's life.
+func ItemStatuses() []ItemStatus {
+	return []ItemStatus{ItemPending, ItemRetrying, ItemEnrolled, ItemAllowed, ItemFailed, ItemResolved}
+}
+
+// OrderStatuses lists every order status, in the order of an order's life.
+func OrderStatuses() []OrderStatus {
+	return []OrderStatus{OrderAwaitingPayment, OrderNew, OrderProcessing, OrderProcessed, OrderError}
+}
+
+// Valid reports whether s is one of the item statuses.
+func (s ItemStatus) Valid() bool { return slices.Contains(ItemStatuses(), s) }
+
+// Valid reports whether s is one of the order statuses.
+func (s OrderStatus) Valid() bool { return slices.Contains(OrderStatuses(), s) }
+
+// What an operator may do to an item in each status. These lists are the
+// only statement of the rule: the store builds its WHERE clauses from them,
+// the console shows its buttons by them, the command line prints them.
+
+// RetryableStatuses are the statuses of items an operator may retry: a
+// failed or resolved item gets a new chance, a retrying one is tried now
+// instead of after its backoff. Pending items are waiting for their first
+// attempt already; enrolled and allowed ones need nothing.
+func RetryableStatuses() []ItemStatus {
+	return []ItemStatus{ItemFailed, ItemResolved, ItemRetrying}
+}
+
+// ResolvableStatuses are the statuses of items an operator may mark
+// resolved by hand: those the LMS has not enrolled and no operator has
+// resolved yet. A resolved item keeps its first note; retry it to reopen it.
+func ResolvableStatuses() []ItemStatus {
+	return []ItemStatus{ItemPending, ItemRetrying, ItemFailed}
+}
+
+// Retryable reports whether an operator may retry an item in status s.
+func (s ItemStatus) Retryable() bool { return slices.Contains(RetryableStatuses(), s) }
+
+// Resolvable reports whether an operator may mark an item in status s resolved.
+func (s ItemStatus) Resolvable() bool { return slices.Contains(ResolvableStatuses(), s) }
+
 // Done reports whether the item needs no more attempts.
 func (s ItemStatus) Done() bool {
 	return s == ItemEnrolled || s == ItemAllowed || s == ItemFailed || s == ItemResolved
 }
+
+// Or joins statuses for a sentence: "failed, resolved or retrying".
+func Or[S ~string](statuses []S) string {
+	words := make([]string, len(statuses))
+	for i, s := range statuses {
+		words[i] = string(s)
+	}
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// Outcome names what one attempt at enrolling an item ended with; it is
+// stored with the attempt and shown to operators.
+type Outcome string
+
+const (
+	// OutcomeEnrolled: the LMS enrolled the learner.
+	OutcomeEnrolled Outcome = "enrolled"
+	// OutcomeAllowed: the learner has no account yet; the LMS enrolls them
+	// when they register.
+	OutcomeAllowed Outcome = "allowed"
+	// OutcomeRetry: a transient failure (no answer, a 5xx, an unconfirmed
+	// result); the item is tried again after a backoff.
+	OutcomeRetry Outcome = "retry"
+	// OutcomeThrottled: the LMS answered 429 with Retry-After; the attempt
+	// is put off without using the item's attempt budget.
+	OutcomeThrottled Outcome = "throttled"
+	// OutcomeFailed: a permanent failure, or the attempts ran out.
+	OutcomeFailed Outcome = "failed"
+)
 
 // StatusOf derives an order's status from its items' statuses.
 func StatusOf(items []ItemStatus) OrderStatus {
@@ -105,6 +183,29 @@ func StatusOf(items []ItemStatus) OrderStatus {
 
 // ErrNotFound is returned when a requested record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// SourceKey is the form in which two names of one shop compare equal: a
+// Shopify domain ignores case; a WooCommerce site URL ignores the case of
+// its scheme and host and a trailing slash, but not the case of its path
+// (WordPress paths are case-sensitive). Surrounding spaces never count.
+func SourceKey(p Platform, source string) string {
+	source = strings.TrimSpace(source)
+	if p == Shopify {
+		return strings.ToLower(source)
+	}
+	u, err := url.Parse(source)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return strings.TrimSuffix(source, "/")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u.String()
+}
+
+// SameSource reports whether a and b name the same shop of platform p.
+func SameSource(p Platform, a, b string) bool { return SourceKey(p, a) == SourceKey(p, b) }
 
 // ErrConflict is returned for an action the item's state does not allow
 // now, such as resolving an enrolled item or one a job is enrolling.

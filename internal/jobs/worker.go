@@ -74,7 +74,7 @@ func Backoff(base, max time.Duration, attempt int) time.Duration {
 // outcome is what one attempt came to for one item.
 type outcome struct {
 	status     enroll.ItemStatus // enrolled, allowed or failed; "" for a transient failure
-	name       string
+	name       enroll.Outcome
 	httpStatus int
 	detail     string
 	courseID   string
@@ -123,7 +123,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			a.Status, a.Counted = it.Status, false
 			snoozeFor = max(snoozeFor, out.retryAfter, time.Second)
 		case out.status == "" && it.Tries+1 >= w.opts.MaxAttempts:
-			a.Outcome, a.Status = "failed", enroll.ItemFailed
+			a.Outcome, a.Status = enroll.OutcomeFailed, enroll.ItemFailed
 			a.Detail = fmt.Sprintf("gave up after %d attempts: %s", it.Tries+1, out.detail)
 		case out.status == "":
 			a.Status, retry = enroll.ItemRetrying, errors.New(out.detail)
@@ -158,7 +158,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 func (w *Worker) noteLMS(ctx context.Context, outs []outcome) {
 	answered := false
 	for _, o := range outs {
-		if o.name == "retry" && (o.httpStatus == 0 || o.httpStatus >= 500) {
+		if o.name == enroll.OutcomeRetry && (o.httpStatus == 0 || o.httpStatus >= 500) {
 			w.lmsTrouble.Store(true)
 			return
 		}
@@ -327,7 +327,7 @@ func (w *Worker) count(attempts []store.Attempt) {
 func (w *Worker) log(ctx context.Context, it store.Work, a store.Attempt) {
 	w.opts.Logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
 		slog.Int64("item_id", it.ItemID), slog.Int64("order_id", it.ExternalID), slog.String("platform", string(it.Platform)),
-		slog.String("course_id", a.CourseID), slog.Int("attempt", it.Attempts+1), slog.String("outcome", a.Outcome),
+		slog.String("course_id", a.CourseID), slog.Int("attempt", it.Attempts+1), slog.String("outcome", string(a.Outcome)),
 		slog.Int("http_status", a.HTTPStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
 }
 
@@ -419,12 +419,12 @@ func snoozes(metadata []byte) int {
 }
 
 func failed(detail string) outcome {
-	return outcome{status: enroll.ItemFailed, name: "failed", detail: detail}
+	return outcome{status: enroll.ItemFailed, name: enroll.OutcomeFailed, detail: detail}
 }
 
 // fromError sorts an LMS error into throttled, transient or permanent.
 func fromError(err error, course string) outcome {
-	out := outcome{name: "retry", detail: err.Error(), courseID: course}
+	out := outcome{name: enroll.OutcomeRetry, detail: err.Error(), courseID: course}
 	var apiErr *edx.APIError
 	if !errors.As(err, &apiErr) {
 		return out // network error or timeout
@@ -432,13 +432,13 @@ func fromError(err error, course string) outcome {
 	out.httpStatus = apiErr.Status
 	switch {
 	case apiErr.Status == 429 && apiErr.RetryAfter > 0:
-		out.name, out.throttled, out.retryAfter = "throttled", true, apiErr.RetryAfter
+		out.name, out.throttled, out.retryAfter = enroll.OutcomeThrottled, true, apiErr.RetryAfter
 	case apiErr.Op == "token", apiErr.Status == 401, apiErr.Status >= 300 && apiErr.Status < 400:
 		// Credentials refused or a base URL that redirects are the
 		// operator's to fix: the items wait for that, with backoff,
 		// instead of failing all at once.
 	case !apiErr.Temporary():
-		out.name, out.status = "failed", enroll.ItemFailed
+		out.name, out.status = enroll.OutcomeFailed, enroll.ItemFailed
 	}
 	return out
 }
@@ -448,18 +448,18 @@ func fromResult(res *edx.BulkEnrollResult, course, email string) outcome {
 	r, ok := res.Lookup(course, email)
 	switch {
 	case !ok:
-		return outcome{name: "retry", detail: "the LMS answer has no result for this learner"}
+		return outcome{name: enroll.OutcomeRetry, detail: "the LMS answer has no result for this learner"}
 	case r.InvalidIdentifier:
 		return failed("the LMS rejected the learner email as an invalid identifier")
 	case r.Error:
-		return outcome{name: "retry", detail: "the LMS reported an error enrolling this learner"}
+		return outcome{name: enroll.OutcomeRetry, detail: "the LMS reported an error enrolling this learner"}
 	case r.After != nil && r.After.Enrollment:
-		return outcome{status: enroll.ItemEnrolled, name: "enrolled"}
+		return outcome{status: enroll.ItemEnrolled, name: enroll.OutcomeEnrolled}
 	case r.After != nil && r.After.Allowed:
-		return outcome{status: enroll.ItemAllowed, name: "allowed",
+		return outcome{status: enroll.ItemAllowed, name: enroll.OutcomeAllowed,
 			detail: "the learner has no account yet: the LMS enrolls them when they register"}
 	}
-	return outcome{name: "retry", detail: "the LMS did not confirm the enrollment"}
+	return outcome{name: enroll.OutcomeRetry, detail: "the LMS did not confirm the enrollment"}
 }
 
 func logLevel(s enroll.ItemStatus) slog.Level {

@@ -1,6 +1,28 @@
-// Package ops holds the operator's actions on orders and deliveries —
-// retry, resolve, replay — shared by the web console and the command line,
-// so that both do exactly the same thing and record it the same way.
+// Package ops holds the operator's actions on orders and deliveries,
+// shared by the web console (internal/admin) and the command line
+// (internal/cli), so that both do exactly the same thing, refuse the same
+// things and record it the same way. A new action starts here.
+//
+// The actions and where their rules live:
+//
+//   - Retry: items in a status enroll.ItemStatus.Retryable allows
+//     (enroll.RetryableStatuses) get a fresh attempt budget now; others are
+//     skipped. RetryOrder retries an order's failed items (FailedItems).
+//   - RetryFailed: the failed items of the orders a filter selects, at most
+//     MaxRetryFailed; refused unless the filter narrows the orders
+//     (HasFilter): never every failed item at once.
+//   - Resolve: an item in a status enroll.ItemStatus.Resolvable allows
+//     (enroll.ResolvableStatuses) is marked resolved, with a note; others,
+//     and items a job is enrolling right now, are refused
+//     (enroll.ErrConflict).
+//   - Replay: a stored, authenticated delivery is processed again with
+//     today's configuration (ErrNoBody otherwise).
+//
+// Which order an operator names: OrdersOfShop, by the shop-name rule of
+// enroll.SameSource. The store carries the actions out (store.RetryItems,
+// store.ResolveItem, building its WHERE clauses from the enroll lists) and
+// decides nothing; the console's buttons and the command line's help text
+// come from the same enroll lists.
 package ops
 
 import (
@@ -53,16 +75,53 @@ func (o *Ops) now() time.Time {
 	return o.Now()
 }
 
-// Retry gives failed, resolved or retrying items a new chance now, with a
-// fresh attempt budget, and returns those it retried; items pending or
-// enrolled are left alone.
+// Retry gives items in a retryable status (enroll.ItemStatus.Retryable)
+// a new chance now, with a fresh attempt budget, and returns those it
+// retried; other items are left alone.
 func (o *Ops) Retry(ctx context.Context, actor string, itemIDs ...int64) ([]int64, error) {
 	return o.DB.RetryItems(ctx, itemIDs, actor, "", o.Enqueue)
 }
 
+// RetryOrder retries the failed items of an order (FailedItems).
+func (o *Ops) RetryOrder(ctx context.Context, actor string, order store.OrderRecord) ([]int64, error) {
+	ids := FailedItems(order)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return o.Retry(ctx, actor, ids...)
+}
+
+// FailedItems returns the ids of an order's failed items: those "Retry all
+// failed" on an order retries.
+func FailedItems(order store.OrderRecord) []int64 {
+	var ids []int64
+	for _, it := range order.Items {
+		if it.Status == enroll.ItemFailed {
+			ids = append(ids, it.ID)
+		}
+	}
+	return ids
+}
+
+// HasFilter reports whether f narrows the orders by what they are (an
+// order id, a learner, a course, a platform, a shop or dates); a status
+// alone does not: every failed item is in an ERROR or PROCESSING order.
+// RetryFailed requires it, so that no slip retries every failed item
+// there is.
+func HasFilter(f store.OrderFilter) bool {
+	return strings.TrimSpace(f.Query) != "" || strings.TrimSpace(f.Email) != "" || strings.TrimSpace(f.Course) != "" ||
+		f.Platform != "" || strings.TrimSpace(f.Source) != "" || !f.Since.IsZero() || !f.Until.IsZero()
+}
+
+// ErrNoFilter refuses a RetryFailed without a filter (see HasFilter).
+var ErrNoFilter = errors.New("retrying all failed items needs a filter: an order id, a learner email, a course, a platform, a shop or dates")
+
 // RetryFailed retries the failed items of the orders f selects (at most
-// MaxRetryFailed of them).
+// MaxRetryFailed of them); f must narrow the orders (HasFilter).
 func (o *Ops) RetryFailed(ctx context.Context, actor string, f store.OrderFilter) ([]int64, error) {
+	if !HasFilter(f) {
+		return nil, &Refusal{ErrNoFilter}
+	}
 	ids, err := o.DB.FailedItemIDs(ctx, f, MaxRetryFailed)
 	if err != nil {
 		return nil, err
@@ -73,7 +132,9 @@ func (o *Ops) RetryFailed(ctx context.Context, actor string, f store.OrderFilter
 	return o.DB.RetryItems(ctx, ids, actor, "retry of all failed items matching a filter", o.Enqueue)
 }
 
-// Resolve marks an item resolved by hand; the note says why.
+// Resolve marks an item resolved by hand; the note says why. Only items
+// in a resolvable status (enroll.ItemStatus.Resolvable) that no job is
+// enrolling right now can be: others are refused with enroll.ErrConflict.
 func (o *Ops) Resolve(ctx context.Context, actor string, itemID int64, note string) error {
 	return o.DB.ResolveItem(ctx, itemID, actor, note)
 }
@@ -141,4 +202,18 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		return res, fmt.Errorf("replay delivery %d: stored as delivery %d, but: %w", deliveryID, res.DeliveryID, err)
 	}
 	return res, nil
+}
+
+// OrdersOfShop keeps the orders of the named platform and shop; an empty
+// platform or source names any. Shop names compare as enroll.SameSource
+// says: the console's order page and the command line's --source find the
+// same orders.
+func OrdersOfShop(orders []store.OrderRecord, platform enroll.Platform, source string) []store.OrderRecord {
+	var out []store.OrderRecord
+	for _, o := range orders {
+		if (platform == "" || o.Platform == platform) && (strings.TrimSpace(source) == "" || enroll.SameSource(o.Platform, o.Source, source)) {
+			out = append(out, o)
+		}
+	}
+	return out
 }

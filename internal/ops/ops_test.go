@@ -89,7 +89,7 @@ func receive(t *testing.T, o *ops.Ops, p enroll.Platform, source string, body []
 func fail(t *testing.T, db *store.DB, ids ...int64) {
 	t.Helper()
 	for _, id := range ids {
-		if err := db.RecordAttempt(context.Background(), store.Attempt{ItemID: id, Outcome: "failed", Status: enroll.ItemFailed,
+		if err := db.RecordAttempt(context.Background(), store.Attempt{ItemID: id, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed,
 			HTTPStatus: 404, Detail: "course not found", Counted: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -211,11 +211,127 @@ func TestRetryAndResolve(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if retried, err := o.RetryFailed(ctx, "cli:ops", store.OrderFilter{}); err != nil || len(retried) != 0 {
+		if retried, err := o.RetryFailed(ctx, "cli:ops", store.OrderFilter{Platform: enroll.Shopify}); err != nil || len(retried) != 0 {
 			t.Errorf("RetryFailed with nothing failed = %v, %v", retried, err)
 		}
 		if err := o.Resolve(ctx, "admin", a.Enqueued[0], ""); err == nil {
 			t.Error("resolved without a note")
 		}
 	})
+}
+
+func TestRetryFailedNeedsAFilter(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		o := newOps(t, db, testConfig(false, false))
+		a := receive(t, o, enroll.Shopify, shop, testdata(t, "shopify_order.json"))
+		fail(t, db, a.Enqueued...)
+		for _, f := range []store.OrderFilter{{}, {Status: "failed"}, {Query: "  "}, {Before: 10, Limit: 5}} {
+			retried, err := o.RetryFailed(ctx, "cli:ops", f)
+			var refusal *ops.Refusal
+			if !errors.Is(err, ops.ErrNoFilter) || !errors.As(err, &refusal) || len(retried) != 0 {
+				t.Errorf("RetryFailed(%+v) = %v, %v; want a refusal (ErrNoFilter)", f, retried, err)
+			}
+		}
+		if w, _ := db.WorkFor(ctx, a.Enqueued[0]); w.Status != enroll.ItemFailed {
+			t.Errorf("item after refused retries: %s; want failed", w.Status)
+		}
+		retried, err := o.RetryFailed(ctx, "cli:ops", store.OrderFilter{Source: shop})
+		if err != nil || !slices.Equal(retried, a.Enqueued) {
+			t.Errorf("RetryFailed(source) = %v, %v; want %v", retried, err, a.Enqueued)
+		}
+	})
+}
+
+func TestFailedItemsAndRetryOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		o := newOps(t, db, testConfig(false, false))
+		a := receive(t, o, enroll.Shopify, shop, testdata(t, "shopify_order.json"))
+		fail(t, db, a.Enqueued[0])
+		ord, err := db.OrderDetail(ctx, a.OrderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ops.FailedItems(ord.OrderRecord); !slices.Equal(got, a.Enqueued[:1]) {
+			t.Errorf("FailedItems = %v; want %v", got, a.Enqueued[:1])
+		}
+		retried, err := o.RetryOrder(ctx, "admin", ord.OrderRecord)
+		if err != nil || !slices.Equal(retried, a.Enqueued[:1]) {
+			t.Errorf("RetryOrder = %v, %v; want %v", retried, err, a.Enqueued[:1])
+		}
+	})
+}
+
+func TestOrdersOfShop(t *testing.T) {
+	orders := []store.OrderRecord{
+		{ID: 1, Platform: enroll.Shopify, Source: "courses.myshopify.com"},
+		{ID: 2, Platform: enroll.WooCommerce, Source: "https://shop.example.com/Store"},
+		{ID: 3, Platform: enroll.Shopify, Source: "other.myshopify.com"},
+	}
+	ids := func(os []store.OrderRecord) []int64 {
+		var out []int64
+		for _, o := range os {
+			out = append(out, o.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		platform enroll.Platform
+		source   string
+		want     []int64
+	}{
+		{"", "", []int64{1, 2, 3}},
+		{enroll.Shopify, "", []int64{1, 3}},
+		{"", "Courses.MyShopify.com", []int64{1}},
+		{enroll.Shopify, "COURSES.myshopify.com", []int64{1}},
+		{enroll.WooCommerce, "COURSES.myshopify.com", nil},
+		{"", "HTTPS://Shop.Example.com/Store/", []int64{2}},
+		{"", "https://shop.example.com/store", nil},
+	} {
+		if got := ids(ops.OrdersOfShop(orders, tt.platform, tt.source)); !slices.Equal(got, tt.want) {
+			t.Errorf("OrdersOfShop(%q, %q) = %v; want %v", tt.platform, tt.source, got, tt.want)
+		}
+	}
+}
+
+// TestShopNamesMatchAsConfigured: the configuration finds a shop or site by
+// the same rule as operators name one (enroll.SameSource).
+func TestShopNamesMatchAsConfigured(t *testing.T) {
+	cfg := testConfig(false, false)
+	for _, tt := range []struct {
+		p    enroll.Platform
+		name string
+	}{
+		{enroll.Shopify, shop},
+		{enroll.Shopify, strings.ToUpper(shop)},
+		{enroll.Shopify, "Courses.MyShopify.com "},
+		{enroll.Shopify, "other.myshopify.com"},
+		{enroll.WooCommerce, site},
+		{enroll.WooCommerce, site + "/"},
+		{enroll.WooCommerce, "HTTPS://SHOP.example.com"},
+		{enroll.WooCommerce, site + "/Shop"},
+		{enroll.WooCommerce, "http://shop.example.com"},
+	} {
+		var configured string
+		var found bool
+		if tt.p == enroll.Shopify {
+			var s config.Shop
+			s, found = cfg.Shop(tt.name)
+			configured = s.Domain
+			if !found {
+				configured = cfg.Shopify[0].Domain
+			}
+		} else {
+			var s config.Site
+			s, found = cfg.Site(tt.name)
+			configured = s.Source
+			if !found {
+				configured = cfg.WooCommerce[0].Source
+			}
+		}
+		if same := enroll.SameSource(tt.p, configured, tt.name); same != found {
+			t.Errorf("%s %q: the configuration finds it %v, enroll.SameSource says %v", tt.p, tt.name, found, same)
+		}
+	}
 }

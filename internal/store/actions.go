@@ -40,16 +40,24 @@ func (a *ActionRecord) fields() []any {
 	return []any{&a.ID, &a.At, &a.Actor, &a.Action, nullID{&a.OrderID}, nullID{&a.ItemID}, nullID{&a.DeliveryID}, &a.Note}
 }
 
-// RetryItems gives failed, resolved and retrying items a new chance now:
-// pending, with a fresh attempt budget (failed and resolved ones also look
-// their course up again), enqueued in the same transaction, one action
-// recorded per item. Items in other states are skipped. A retrying item a
-// job is enrolling right now keeps that job's claim, so that it cannot be
-// enrolled twice at once: the new job waits for it.
+// RetryItems gives items in a retryable status (enroll.RetryableStatuses)
+// a new chance now: pending, with a fresh attempt budget (items that were
+// done also look their course up again), enqueued in the same transaction,
+// one action recorded per item. Items in other states are skipped. A
+// retrying item a job is enrolling right now keeps that job's claim, so
+// that it cannot be enrolled twice at once: the new job waits for it.
 func (db *DB) RetryItems(ctx context.Context, ids []int64, actor, note string, enqueue EnqueueFunc) (retried []int64, err error) {
 	now := db.now()
 	// Items, then orders, in id order, like RecordAttempts.
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	// $1 is the item, set for each one in turn.
+	p := params{args: []any{int64(0), enroll.ItemPending, now.UnixMilli(), now}}
+	retryable := enroll.RetryableStatuses()
+	done := slices.DeleteFunc(slices.Clone(retryable), func(s enroll.ItemStatus) bool { return !s.Done() })
+	query := `UPDATE items SET status = $2, tries = 0,
+		course_id = CASE WHEN status IN (` + p.statuses(done) + `) THEN '' ELSE course_id END,
+		claim_expires = CASE WHEN claim_expires >= $3 THEN claim_expires ELSE 0 END, updated_at = $4
+		WHERE id = $1 AND status IN (` + p.statuses(retryable) + `) RETURNING order_id, sku`
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		retried = nil
 		var skus []string
@@ -57,11 +65,8 @@ func (db *DB) RetryItems(ctx context.Context, ids []int64, actor, note string, e
 		for _, id := range ids {
 			var orderID int64
 			var sku string
-			err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, tries = 0,
-				course_id = CASE WHEN status IN ($2, $3) THEN '' ELSE course_id END,
-				claim_expires = CASE WHEN claim_expires >= $4 THEN claim_expires ELSE 0 END, updated_at = $5
-				WHERE id = $6 AND status IN ($2, $3, $7) RETURNING order_id, sku`,
-				enroll.ItemPending, enroll.ItemFailed, enroll.ItemResolved, now.UnixMilli(), now, id, enroll.ItemRetrying).Scan(&orderID, &sku)
+			p.args[0] = id
+			err := tx.QueryRowContext(ctx, query, p.args...).Scan(&orderID, &sku)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				continue // pending, done, or no such item
@@ -126,20 +131,22 @@ func failedItemsQuery(f OrderFilter, max int) (string, []any, error) {
 	return `SELECT i.id FROM items i JOIN orders o ON o.id = i.order_id` + where(conds) + ` ORDER BY i.id LIMIT ` + p.add(max), p.args, nil
 }
 
-// ResolveItem marks an item that is not enrolled or allowed as resolved by
-// an operator, with a note saying why; its last error is kept. An item a
-// job is enrolling right now cannot be resolved (enroll.ErrConflict): its
-// answer would overwrite the resolution.
+// ResolveItem marks an item in a resolvable status
+// (enroll.ResolvableStatuses) as resolved by an operator, with a note
+// saying why; its last error is kept. Any other item is refused with
+// enroll.ErrConflict, as is one a job is enrolling right now: its answer
+// would overwrite the resolution.
 func (db *DB) ResolveItem(ctx context.Context, id int64, actor, note string) error {
 	if strings.TrimSpace(note) == "" {
 		return fmt.Errorf("resolve item %d: a note saying why is required", id)
 	}
 	now := db.now()
+	p := params{args: []any{enroll.ItemResolved, now, id, now.UnixMilli()}}
+	query := `UPDATE items SET status = $1, updated_at = $2
+		WHERE id = $3 AND claim_expires < $4 AND status IN (` + p.statuses(enroll.ResolvableStatuses()) + `) RETURNING order_id`
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var orderID int64
-		err := tx.QueryRowContext(ctx, `UPDATE items SET status = $1, updated_at = $2
-			WHERE id = $3 AND status NOT IN ($4, $5) AND claim_expires < $6 RETURNING order_id`,
-			enroll.ItemResolved, now, id, enroll.ItemEnrolled, enroll.ItemAllowed, now.UnixMilli()).Scan(&orderID)
+		err := tx.QueryRowContext(ctx, query, p.args...).Scan(&orderID)
 		if errors.Is(err, sql.ErrNoRows) {
 			var status enroll.ItemStatus
 			err := tx.QueryRowContext(ctx, `SELECT status FROM items WHERE id = $1`, id).Scan(&status)
@@ -148,7 +155,7 @@ func (db *DB) ResolveItem(ctx context.Context, id int64, actor, note string) err
 				return fmt.Errorf("item %d: %w", id, enroll.ErrNotFound)
 			case err != nil:
 				return fmt.Errorf("resolve item %d: %w", id, err)
-			case status == enroll.ItemEnrolled || status == enroll.ItemAllowed:
+			case !status.Resolvable():
 				return fmt.Errorf("resolve item %d: it is %s already: %w", id, status, enroll.ErrConflict)
 			}
 			return fmt.Errorf("resolve item %d: a job is enrolling it right now, try again in a minute: %w", id, enroll.ErrConflict)

@@ -61,13 +61,13 @@ func newConsoleFixture(t *testing.T, db *store.DB) *consoleFixture {
 	unpaid.AwaitingPayment = true
 	save(unpaid)
 	save(wooOrder(1001, enroll.Item{LineItemID: 1, SKU: "course-v1:Org+B+1", Email: "d@example.com"}))
-	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/Learner@Example.com"], Outcome: "enrolled", Status: enroll.ItemEnrolled,
+	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/Learner@Example.com"], Outcome: enroll.OutcomeEnrolled, Status: enroll.ItemEnrolled,
 		HTTPStatus: 200, CourseID: "course-v1:Org+A+1", Counted: true})
-	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/b@example.com"], Outcome: "failed", Status: enroll.ItemFailed,
+	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/b@example.com"], Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed,
 		HTTPStatus: 404, Detail: "course not found", CourseID: "course-v1:Org+B+1", Counted: true})
-	mustRecord(t, db, store.Attempt{ItemID: fx.items["1002/b@example.com"], Outcome: "failed", Status: enroll.ItemFailed,
+	mustRecord(t, db, store.Attempt{ItemID: fx.items["1002/b@example.com"], Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed,
 		HTTPStatus: 400, Detail: "bad course key", CourseID: "course-v1:Org+A+1", Counted: true})
-	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/d@example.com"], Outcome: "retry", Status: enroll.ItemRetrying,
+	mustRecord(t, db, store.Attempt{ItemID: fx.items["1001/d@example.com"], Outcome: enroll.OutcomeRetry, Status: enroll.ItemRetrying,
 		HTTPStatus: 503, Detail: "unavailable", Counted: true})
 	return fx
 }
@@ -404,7 +404,7 @@ func TestRetryItems(t *testing.T) {
 			t.Errorf("retry of items that need none = %v, %v, enqueued %v", got, err, rec2.groups)
 		}
 		// An enqueue failure retries nothing.
-		mustRecord(t, db, store.Attempt{ItemID: failedA, Outcome: "failed", Status: enroll.ItemFailed, Counted: true})
+		mustRecord(t, db, store.Attempt{ItemID: failedA, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Counted: true})
 		bad := &recorder{err: errors.New("queue down")}
 		if _, err := db.RetryItems(ctx, []int64{failedA}, "x", "", bad.enqueue); err == nil {
 			t.Error("RetryItems succeeded without its job")
@@ -471,6 +471,13 @@ func TestResolveItem(t *testing.T) {
 		}
 		if len(o.Actions) != 1 || o.Actions[0].Action != "resolve" || o.Actions[0].Note != "enrolled by hand in the LMS" {
 			t.Errorf("actions: %+v", o.Actions)
+		}
+		// Resolved already: refused, as the console offers no button for it; the first note stays.
+		if err := db.ResolveItem(ctx, failedA, "admin", "again"); !errors.Is(err, enroll.ErrConflict) {
+			t.Errorf("resolve a resolved item: %v; want ErrConflict", err)
+		}
+		if o, _ := db.OrderDetail(ctx, fx.order["shopify/1002"]); len(o.Actions) != 1 {
+			t.Errorf("actions after resolving twice: %+v; want the first only", o.Actions)
 		}
 		// A resolved item is done: a redelivery leaves it alone; a retry takes it back.
 		res, err := db.SaveAccepted(ctx, order(1002, enroll.Item{LineItemID: 1, SKU: "course-v1:Org+A+1", Email: "b@example.com"}), fx.rec.enqueue)
@@ -540,6 +547,49 @@ func TestSessions(t *testing.T) {
 		// The expired one went with it: its token can be used again.
 		if err := db.CreateSession(ctx, "hash-2", "admin", now.Add(time.Hour)); err != nil {
 			t.Errorf("expired sessions were not deleted: %v", err)
+		}
+	})
+}
+
+// TestActionsFollowTheStatusRules puts an item in every status and checks
+// that RetryItems and ResolveItem take exactly the items enroll's rules
+// allow: the store's WHERE clauses are built from those rules.
+func TestActionsFollowTheStatusRules(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rec := &recorder{}
+		for i, status := range enroll.ItemStatuses() {
+			// Two items in this status: one to retry, one to resolve.
+			res, err := db.SaveAccepted(ctx, order(int64(5000+i),
+				enroll.Item{LineItemID: 1, SKU: "course-v1:Org+A+1", Email: "retry@example.com"},
+				enroll.Item{LineItemID: 2, SKU: "course-v1:Org+A+1", Email: "resolve@example.com"}), rec.enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			retry, resolve := res.Enqueued[0], res.Enqueued[1]
+			for _, id := range res.Enqueued {
+				switch status {
+				case enroll.ItemPending:
+				case enroll.ItemResolved:
+					mustRecord(t, db, store.Attempt{ItemID: id, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Counted: true})
+					if err := db.ResolveItem(ctx, id, "admin", "by hand"); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					mustRecord(t, db, store.Attempt{ItemID: id, Outcome: enroll.OutcomeRetry, Status: status, Counted: true})
+				}
+			}
+			got, err := db.RetryItems(ctx, []int64{retry}, "admin", "", rec.enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if taken := len(got) == 1; taken != status.Retryable() {
+				t.Errorf("RetryItems of a %s item: taken %v; enroll says Retryable %v", status, taken, status.Retryable())
+			}
+			err = db.ResolveItem(ctx, resolve, "admin", "by hand")
+			if (err == nil) != status.Resolvable() || (err != nil && !errors.Is(err, enroll.ErrConflict)) {
+				t.Errorf("ResolveItem of a %s item: %v; enroll says Resolvable %v", status, err, status.Resolvable())
+			}
 		}
 	})
 }

@@ -26,7 +26,7 @@ type OrderDetail struct {
 type AttemptRecord struct {
 	ID, ItemID int64
 	At         time.Time
-	Outcome    string
+	Outcome    enroll.Outcome
 	HTTPStatus int
 	Detail     string
 }

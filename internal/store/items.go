@@ -67,8 +67,8 @@ func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error)
 // Attempt is the outcome of one try at enrolling an item.
 type Attempt struct {
 	ItemID int64
-	// Outcome names what happened, e.g. "enrolled", "retry", "throttled", "failed".
-	Outcome    string
+	// Outcome names what happened.
+	Outcome    enroll.Outcome
 	HTTPStatus int
 	Detail     string
 	// Status is the item's status after this attempt.

@@ -98,12 +98,11 @@ type OrderFilter struct {
 	// case-insensitive), or a course id or SKU (anything else: matches
 	// items.course_id or items.sku).
 	Query string
-	// Status is an item status (pending, retrying, enrolled, allowed, failed,
-	// resolved): orders with at least one item in it; or an order status in
-	// upper case (AWAITING_PAYMENT, NEW, PROCESSING, PROCESSED, ERROR).
+	// Status is an item status (enroll.ItemStatuses): orders with at least
+	// one item in it; or an order status (enroll.OrderStatuses).
 	Status   string
 	Platform enroll.Platform
-	// Source is the shop domain or site URL, exact.
+	// Source is the shop domain or site URL, exactly as stored.
 	Source string
 	// Email is a learner email, case-insensitive.
 	Email string
@@ -121,22 +120,6 @@ type OrderFilter struct {
 // Conditions on one item (email, course, item status) must hold for the
 // same item: "failed for course X" means an item of course X that failed.
 
-func isItemStatus(s string) bool {
-	switch enroll.ItemStatus(s) {
-	case enroll.ItemPending, enroll.ItemRetrying, enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemFailed, enroll.ItemResolved:
-		return true
-	}
-	return false
-}
-
-func isOrderStatus(s string) bool {
-	switch enroll.OrderStatus(s) {
-	case enroll.OrderAwaitingPayment, enroll.OrderNew, enroll.OrderProcessing, enroll.OrderProcessed, enroll.OrderError:
-		return true
-	}
-	return false
-}
-
 // conditions translates the filter into conditions on orders (alias o) and
 // on one item (columns prefixed with item, e.g. "i." or "").
 func (f OrderFilter) conditions(p *params, item string) (orderConds, itemConds []string, err error) {
@@ -152,12 +135,13 @@ func (f OrderFilter) conditions(p *params, item string) (orderConds, itemConds [
 	}
 	switch s := strings.TrimSpace(f.Status); {
 	case s == "":
-	case isItemStatus(s):
+	case enroll.ItemStatus(s).Valid():
 		itemConds = append(itemConds, item+"status = "+p.add(s))
-	case isOrderStatus(s):
+	case enroll.OrderStatus(s).Valid():
 		orderConds = append(orderConds, "o.status = "+p.add(s))
 	default:
-		return nil, nil, fmt.Errorf("unknown status %q: use pending, retrying, enrolled, allowed, failed or resolved (items), or AWAITING_PAYMENT, NEW, PROCESSING, PROCESSED or ERROR (orders)", s)
+		return nil, nil, fmt.Errorf("unknown status %q: use %s (items), or %s (orders)",
+			s, enroll.Or(enroll.ItemStatuses()), enroll.Or(enroll.OrderStatuses()))
 	}
 	// Most deployments have one or two shops: reading orders newest first
 	// and skipping other shops' beats sorting all of a shop's orders, so the

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
 // Helpers shared by the queries of every subject: placeholders, WHERE
@@ -37,6 +39,15 @@ func (p *params) list(ids []int64) string {
 	marks := make([]string, len(ids))
 	for i, id := range ids {
 		marks[i] = p.add(id)
+	}
+	return strings.Join(marks, ", ")
+}
+
+// statuses adds item statuses and returns their placeholders, for IN (...).
+func (p *params) statuses(ss []enroll.ItemStatus) string {
+	marks := make([]string, len(ss))
+	for i, s := range ss {
+		marks[i] = p.add(s)
 	}
 	return strings.Join(marks, ", ")
 }

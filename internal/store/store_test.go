@@ -198,9 +198,9 @@ func TestFailedItemGetsAnotherChance(t *testing.T) {
 			t.Fatal(err)
 		}
 		a, b := res.Enqueued[0], res.Enqueued[1]
-		mustRecord(t, db, store.Attempt{ItemID: a, Outcome: "failed", Status: enroll.ItemFailed, Detail: "no course",
+		mustRecord(t, db, store.Attempt{ItemID: a, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Detail: "no course",
 			CourseID: "course-v1:Org+Stale+1", Counted: true})
-		mustRecord(t, db, store.Attempt{ItemID: b, Outcome: "enrolled", Status: enroll.ItemEnrolled, CourseID: "course-v1:Org+B+1", Counted: true})
+		mustRecord(t, db, store.Attempt{ItemID: b, Outcome: enroll.OutcomeEnrolled, Status: enroll.ItemEnrolled, CourseID: "course-v1:Org+B+1", Counted: true})
 		o, _ := db.FindOrder(ctx, enroll.Shopify, "shop.example.com", 9)
 		if o.Status != enroll.OrderError || o.Items[0].LastError != "no course" || o.Items[1].CourseID != "course-v1:Org+B+1" {
 			t.Fatalf("after a failure: %+v", o)
@@ -383,13 +383,13 @@ func TestOrderStatusFollowsItsItems(t *testing.T) {
 			t.Fatalf("Claim = %v, %v", got, err)
 		}
 		status(enroll.OrderProcessing, "claimed")
-		if err := db.RecordAttempt(ctx, store.Attempt{ItemID: a, Outcome: "throttled", HTTPStatus: 429,
+		if err := db.RecordAttempt(ctx, store.Attempt{ItemID: a, Outcome: enroll.OutcomeThrottled, HTTPStatus: 429,
 			Status: enroll.ItemPending}); err != nil {
 			t.Fatal(err)
 		}
 		status(enroll.OrderProcessing, "throttled")
 		for _, id := range []int64{a, b} {
-			if err := db.RecordAttempt(ctx, store.Attempt{ItemID: id, Outcome: "enrolled", HTTPStatus: 200,
+			if err := db.RecordAttempt(ctx, store.Attempt{ItemID: id, Outcome: enroll.OutcomeEnrolled, HTTPStatus: 200,
 				Status: enroll.ItemEnrolled, Counted: true}); err != nil {
 				t.Fatal(err)
 			}
