@@ -77,7 +77,7 @@ func checkDatabase(ctx context.Context, env *environment, cfg config.Config, cre
 			return "", "", probedDatabase(cfg, err)
 		}
 		if !exists {
-			return missingFile(cfg) + " yet: serve or migrate creates it (the location is writable)",
+			return strings.TrimPrefix(missingFile(cfg), ": ") + " yet: serve or migrate creates it (the location is writable)",
 				noDatabase(env, cfg, missingFile(cfg)), nil
 		}
 	}
@@ -86,12 +86,16 @@ func checkDatabase(ctx context.Context, env *environment, cfg config.Config, cre
 		return "", "", probedDatabase(cfg, err)
 	}
 	defer db.Close()
-	if err := db.Ping(ctx); err != nil {
-		return "", "", probedDatabase(cfg, err)
-	}
 	has, err := db.HasSchema(ctx)
 	if err != nil {
 		return "", "", probedDatabase(cfg, err)
+	}
+	// A write transaction on an empty SQLite file would write its header:
+	// the probe above has shown that file to be writable.
+	if has || db.Dialect() != store.SQLite {
+		if err := db.Ping(ctx); err != nil {
+			return "", "", probedDatabase(cfg, err)
+		}
 	}
 	pending, err := db.PendingMigrations(ctx)
 	if err != nil {
@@ -107,7 +111,7 @@ func checkDatabase(ctx context.Context, env *environment, cfg config.Config, cre
 		return "", "", probedDatabase(cfg, err)
 	}
 	if !has {
-		warn = noDatabase(env, cfg, "it has no webhook-receiver tables")
+		warn = noDatabase(env, cfg, noTables)
 	}
 	msg = fmt.Sprintf("%s at %s, schema current", version, config.RedactURL(cfg.DatabaseURL))
 	if pending > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,7 +244,13 @@ func TestOrdersCommands(t *testing.T) {
 
 func TestOpsCommandsWantACurrentSchema(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
-		e := env{"WEBHOOK_RECEIVER_DATABASE_URL": storetest.URL(t, d)}
+		url := storetest.URL(t, d)
+		if path, err := store.SQLitePath(url); err == nil {
+			if err := os.WriteFile(path, nil, 0o600); err != nil { // an empty SQLite database
+				t.Fatal(err)
+			}
+		}
+		e := env{"WEBHOOK_RECEIVER_DATABASE_URL": url}
 		for _, args := range [][]string{{"orders", "list"}, {"deliveries", "list"}} {
 			if _, _, err := runCmd(t, e, "", args...); err == nil || !strings.Contains(err.Error(), "webhook-receiver migrate") {
 				t.Errorf("%v on an empty database = %v; want advice to migrate", args, err)

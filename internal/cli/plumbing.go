@@ -75,16 +75,29 @@ func usageError(fs *flag.FlagSet, format string, a ...any) error {
 }
 
 // openOps loads the configuration and opens its database for an operator
-// command. The schema must be current: these commands run beside a live
-// service and leave migrating to it (or to 'migrate').
+// command. The database must exist, and is never created: a command run
+// without the service's --config or --database-url would otherwise find
+// a new, empty one. The schema must be current: these commands run beside
+// a live service and leave migrating to it (or to 'migrate').
 func openOps(ctx context.Context, env *environment, flags *configFlags) (*ops.Ops, func(), error) {
 	cfg, _, err := flags.load(env)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: min(cfg.DatabaseMaxConns, 4)})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: min(cfg.DatabaseMaxConns, 4), Existing: true})
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, nil, errors.New(noDatabase(env, cfg, missingFile(cfg)))
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", cfg.DatabaseURLSource(), err)
+		return nil, nil, databaseError(cfg, err)
+	}
+	has, err := db.HasSchema(ctx)
+	if err == nil && !has {
+		err = errors.New(noDatabase(env, cfg, noTables))
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, err
 	}
 	pending, err := db.PendingMigrations(ctx)
 	if err == nil {

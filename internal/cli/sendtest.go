@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
@@ -34,6 +35,7 @@ func sendTest(ctx context.Context, env *environment, args []string) error {
 		"answer and fails unless it is 200. The order is real to the service: its learner is enrolled.\n"+
 		"  webhook-receiver send-test --shopify --url https://enroll.example.com --email you@example.com --sku course-v1:Org+X+1")
 	fs.StringVar(&flags.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
+	fs.StringVar(&flags.databaseURL, "database-url", "", "the service's database URL, if not the configured one: only passed on to the 'orders show' command printed at the end")
 	fs.BoolVar(&shopify, "shopify", false, "send a Shopify orders/create webhook")
 	fs.BoolVar(&woo, "woocommerce", false, "send a WooCommerce order.created webhook")
 	fs.StringVar(&target, "url", "", "the service's base URL (the webhook path is appended), or the full webhook URL (a path ending in /order/create is used as is)")
@@ -114,8 +116,54 @@ func sendTest(ctx context.Context, env *environment, args []string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("the service answered %s, not 200", resp.Status)
 	}
-	fmt.Fprintf(env.stdout, "stored: see it with 'webhook-receiver orders show %d'\n", orderID)
+	show, redacted := showCommand(orderID, flags)
+	fmt.Fprintf(env.stdout, "stored: see it with: %s\n", show)
+	if redacted {
+		fmt.Fprintln(env.stdout, "(the password in --database-url is shown as xxxxx)")
+	}
 	return nil
+}
+
+// showCommand is the command line that shows the order, with the flags
+// that name the configuration and the database send-test was given:
+// without them, it would look in another database (or none). A password
+// in a PostgreSQL URL is not printed; redacted tells whether one was cut.
+func showCommand(orderID int64, flags configFlags) (cmd string, redacted bool) {
+	args := []string{"webhook-receiver", "orders", "show", strconv.FormatInt(orderID, 10)}
+	if flags.file != "" {
+		args = append(args, "--config", flags.file)
+	}
+	if db := flags.databaseURL; db != "" {
+		if hasPassword(db) {
+			db, redacted = config.RedactURL(db), true
+		}
+		args = append(args, "--database-url", db)
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " "), redacted
+}
+
+// hasPassword tells whether a PostgreSQL URL holds a password.
+func hasPassword(databaseURL string) bool {
+	if d, _ := store.DialectOf(databaseURL); d != store.Postgres {
+		return false
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return true // unreadable: RedactURL hides it all
+	}
+	_, set := u.User.Password()
+	return set || strings.Contains(strings.ToLower(u.RawQuery), "password")
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // webhookURL appends the webhook path to a base URL; a URL that names a

@@ -210,28 +210,31 @@ func databaseError(cfg config.Config, err error) error {
 }
 
 // noDatabase explains that the database URL names no database of ours
-// (what says how), naming where the URL came from: the usual cause is a
+// (what says how), and where the URL came from: the usual cause is a
 // command run without the --config or --database-url the service has.
 func noDatabase(env *environment, cfg config.Config, what string) string {
 	source := cfg.DatabaseURLSource()
-	from := "comes from " + source
+	from := "from " + source
 	if source == "WEBHOOK_RECEIVER_DATABASE_URL" && env.getenv(source) == "" {
-		from = "is the default (no --database-url, WEBHOOK_RECEIVER_DATABASE_URL or database_url in a --config file)"
+		from = "the default: no --database-url, WEBHOOK_RECEIVER_DATABASE_URL or database_url in a --config file"
 	}
-	return fmt.Sprintf("no database here — wrong --config or --database-url? %s; the database URL %s %s",
-		what, config.RedactURL(cfg.DatabaseURL), from)
+	return fmt.Sprintf("no database here — wrong --config or --database-url? %s (%s)%s", config.RedactURL(cfg.DatabaseURL), from, what)
 }
 
-// missingFile describes a SQLite file that does not exist, by its absolute path.
+// noTables is what noDatabase says of a database without our tables.
+const noTables = " has no webhook-receiver tables (a new database of the service's? run 'webhook-receiver migrate', or start serve, first)"
+
+// missingFile is what noDatabase says of a SQLite file that does not
+// exist, named by its absolute path.
 func missingFile(cfg config.Config) string {
 	path, err := store.SQLitePath(cfg.DatabaseURL)
 	if err != nil {
-		return "the database does not exist"
+		return " does not exist"
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	return "sqlite file " + path + " does not exist"
+	return ": sqlite file " + path + " does not exist"
 }
 
 // newLMSClient returns nil when no LMS is configured: items then wait.

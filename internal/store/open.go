@@ -125,7 +125,11 @@ func openSQLite(ctx context.Context, databaseURL string, opts Options) (*DB, err
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)") // first: the next pragmas may wait for a lock
-	q.Add("_pragma", "journal_mode(WAL)")
+	if !opts.Existing {
+		// Persistent: a database that serve or migrate made is in WAL mode
+		// already, and opening an empty file must not write to it.
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
