@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -83,45 +84,65 @@ type Config struct {
 	RescueAfter time.Duration
 	LogFormat   string
 	LogLevel    string
-	// MetricsListen serves /metrics on its own address too; /metrics is
-	// always served on Listen.
+	// MetricsListen, when set, serves /metrics on an address of its own,
+	// and only there: Listen then does not serve it.
 	MetricsListen string
 	// Admin is the web console; off while PasswordHash is empty.
 	Admin Admin
 
-	// from names, by YAML key, where each setting that Load did not leave
+	// from records where Load found each setting.
+	from *origin
+}
+
+// origin records where Load found the settings of a Config.
+type origin struct {
+	// keys names, by YAML key, where each setting that Load did not leave
 	// at its default came from, so that errors name what the operator
 	// wrote: "--listen", "DJANGO_DATABASE_URL",
 	// "WEBHOOK_RECEIVER_CONFIG /etc/x.yaml: max_attempts". Never a value.
-	from map[string]string
+	// The fields of a list's entries have keys such as "shopify[0].secrets".
+	keys map[string]string
+	// legacy are the Django app's names that Load read.
+	legacy []string
 }
 
-// source names where the setting with this YAML key came from; name (its
-// environment variable) when Load did not set it.
-func (c Config) source(key, name string) string {
-	if s, ok := c.from[key]; ok {
-		return s
+// Source names the flag, variable, or YAML file and key that gave the
+// setting with this YAML key ("lms.timeout", "shopify[0].secrets"), for
+// errors about it: when Load did not set it, its environment variable (or
+// the key itself, for the fields of a list's entries).
+func (c Config) Source(key string) string {
+	if c.from != nil {
+		if s, ok := c.from.keys[key]; ok {
+			return s
+		}
 	}
-	return name
+	if s := lookup(key); s != nil && s.env != "" {
+		return s.env
+	}
+	return key
 }
 
 // DatabaseURLSource names the flag, variable or YAML key that gave
 // DatabaseURL, for errors about it.
-func (c Config) DatabaseURLSource() string {
-	return c.source("database_url", "WEBHOOK_RECEIVER_DATABASE_URL")
+func (c Config) DatabaseURLSource() string { return c.Source("database_url") }
+
+// LegacyNames lists the Django app's names that Load read: its environment
+// variables that set a setting, and WEBHOOK_RECEIVER_CFG when its file was
+// read, so that an operator sees at start which old names are still in use.
+func (c Config) LegacyNames() []string {
+	if c.from == nil {
+		return nil
+	}
+	return slices.Clone(c.from.legacy)
 }
 
 // ListenSource names the flag, variable or YAML key that gave Listen, for
 // errors about it.
-func (c Config) ListenSource() string {
-	return c.source("listen", "WEBHOOK_RECEIVER_LISTEN")
-}
+func (c Config) ListenSource() string { return c.Source("listen") }
 
 // MetricsListenSource names the variable or YAML key that gave
 // MetricsListen, for errors about it.
-func (c Config) MetricsListenSource() string {
-	return c.source("metrics_listen", "WEBHOOK_RECEIVER_METRICS_LISTEN")
-}
+func (c Config) MetricsListenSource() string { return c.Source("metrics_listen") }
 
 // Admin is the operator console at /admin/.
 type Admin struct {
@@ -133,27 +154,20 @@ type Admin struct {
 // Enabled reports whether the console is configured.
 func (a Admin) Enabled() bool { return a.PasswordHash != "" }
 
-// Default returns the settings used when nothing is configured.
+// Default returns the settings used when nothing is configured: the
+// defaults of the settings table.
 func Default() Config {
-	return Config{
-		Listen:           ":8000",
-		DatabaseURL:      "sqlite:webhook-receiver.db",
-		DatabaseMaxConns: 10,
-		LMS: LMS{
-			AutoEnroll:          true,
-			SendEnrollmentEmail: true,
-			RateLimit:           2,
-			BatchSize:           50,
-			Timeout:             30 * time.Second,
-		},
-		RetryDelay:   3 * time.Minute,
-		MaxAttempts:  25,
-		MaxBodyBytes: 5 << 20,
-		Workers:      4,
-		LogFormat:    "text",
-		LogLevel:     "info",
-		Admin:        Admin{User: "admin"},
+	var c Config
+	for i := range settings {
+		s := &settings[i]
+		if _, _, inList := s.listKey(); inList || s.def == "" {
+			continue
+		}
+		if err := s.kind.parse(&c, s.def); err != nil {
+			panic(fmt.Sprintf("config: the default of %s does not parse: %v", s.key, err)) // a mistake in the table
+		}
 	}
+	return c
 }
 
 // Shop returns the shop with this domain, ignoring case.
@@ -234,51 +248,25 @@ func (c Config) Warnings() []string {
 	return w
 }
 
-// Redacted returns the settings one per line, with secrets shown as
-// [redacted] and the database password masked, for debugging.
+// Redacted returns the settings one per line, by YAML key, with secrets
+// shown as [redacted] and the database password masked, for debugging.
 func (c Config) Redacted() string {
 	var b strings.Builder
-	line := func(name string, value any) { fmt.Fprintf(&b, "%s: %v\n", name, value) }
-	line("listen", c.Listen)
-	line("database_url", RedactURL(c.DatabaseURL))
-	line("lms.base_url", c.LMS.BaseURL)
-	line("lms.oauth2_key", c.LMS.OAuth2Key)
-	line("lms.oauth2_secret", c.LMS.OAuth2Secret.String())
-	line("lms.sku_prefix", c.LMS.SKUPrefix)
-	line("lms.auto_enroll", c.LMS.AutoEnroll)
-	line("lms.send_enrollment_email", c.LMS.SendEnrollmentEmail)
-	line("lms.rate_limit", c.LMS.RateLimit)
-	line("lms.timeout", c.LMS.Timeout)
-	for i, s := range c.Shopify {
-		line(fmt.Sprintf("shopify[%d].shop_domain", i), s.Domain)
-		line(fmt.Sprintf("shopify[%d].secrets", i), redactList(s.Secrets))
-	}
-	for i, s := range c.WooCommerce {
-		line(fmt.Sprintf("woocommerce[%d].source", i), s.Source)
-		line(fmt.Sprintf("woocommerce[%d].secrets", i), redactList(s.Secrets))
-		line(fmt.Sprintf("woocommerce[%d].require_payment", i), s.RequirePayment)
-		line(fmt.Sprintf("woocommerce[%d].accept_unpaid", i), s.AcceptUnpaid)
-	}
-	line("retry_delay", c.RetryDelay)
-	line("max_attempts", c.MaxAttempts)
-	line("max_body_bytes", c.MaxBodyBytes)
-	line("trusted_proxies", c.TrustedProxies)
-	line("workers", c.Workers)
-	line("log_format", c.LogFormat)
-	line("log_level", c.LogLevel)
-	return b.String()
-}
-
-// redactList shows how many secrets there are without showing them.
-func redactList(secrets []Secret) string {
-	parts := make([]string, len(secrets))
-	for i, s := range secrets {
-		parts[i] = s.String()
-		if s == "" {
-			parts[i] = `""`
+	for i := range settings {
+		s := &settings[i]
+		if _, _, inList := s.listKey(); !inList && s.kind != nil {
+			fmt.Fprintf(&b, "%s: %s\n", s.key, s.kind.show(&c))
 		}
 	}
-	return "[" + strings.Join(parts, " ") + "]"
+	for _, lst := range lists {
+		for i := range lst.items.len(&c) {
+			for _, s := range lst.fields() {
+				_, field, _ := s.listKey()
+				fmt.Fprintf(&b, "%s[%d].%s: %s\n", lst.key, i, field, s.kind.show(lst.items.at(&c, i)))
+			}
+		}
+	}
+	return b.String()
 }
 
 // RedactURL masks the passwords of a database URL, in its user info

@@ -9,115 +9,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// keyDecoder decodes a YAML document into a struct key by key, rather than
-// with yaml.Decoder, so that every error names its file and key
-// ("WEBHOOK_RECEIVER_CONFIG /etc/x.yaml: lms.timeout: line 3: ..."), and
-// every problem is found at once. The keys it decodes are recorded in from,
-// as the source of their settings.
-type keyDecoder struct {
-	file string // the source name and path of the file
-	from map[string]string
-	errs []error
-}
-
-// fail records a problem with the value at a YAML path, or with the
-// document when path is empty.
-func (d *keyDecoder) fail(path string, err error) {
-	if path == "" {
-		d.errs = append(d.errs, fmt.Errorf("%s: %w", d.file, err))
-		return
-	}
-	d.errs = append(d.errs, fmt.Errorf("%s: %s: %w", d.file, path, err))
-}
-
-// mapping decodes a mapping into the struct v, by the fields' yaml tags.
-func (d *keyDecoder) mapping(n *yaml.Node, path string, v reflect.Value) {
-	n = resolveAlias(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		d.fail(path, fmt.Errorf("line %d: expected a mapping", n.Line))
-		return
-	}
-	// Merge keys (<<: *defaults) first, so that the mapping's own keys win.
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if isMerge(n.Content[i]) {
-			d.merge(n.Content[i+1], path, v)
-		}
-	}
-	fields := yamlFields(v.Type())
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, value := n.Content[i], n.Content[i+1]
-		if isMerge(k) {
-			continue
-		}
-		key := joinPath(path, k.Value)
-		index, known := fields[k.Value]
-		switch line, dup := seen[k.Value]; {
-		case dup:
-			d.fail(key, fmt.Errorf("line %d: set again (first set on line %d)", k.Line, line))
-			continue
-		case !known:
-			d.fail("", fmt.Errorf("line %d: unknown key %q%s", k.Line, k.Value, inPath(path)))
-			continue
-		}
-		seen[k.Value] = k.Line
-		if !isNull(resolveAlias(value)) {
-			d.from[key] = d.file + ": " + key
-		}
-		d.value(value, key, v.Field(index))
-	}
-}
-
-// merge decodes the mapping, or list of mappings, of a merge key; the
-// first mapping of a list wins, as in YAML.
-func (d *keyDecoder) merge(n *yaml.Node, path string, v reflect.Value) {
-	n = resolveAlias(n)
-	if n.Kind != yaml.SequenceNode {
-		d.mapping(n, path, v)
-		return
-	}
-	for i := len(n.Content) - 1; i >= 0; i-- {
-		d.mapping(n.Content[i], path, v)
-	}
-}
-
-// value decodes one value: a nested section, a list of entries, or a
-// setting.
-func (d *keyDecoder) value(n *yaml.Node, path string, v reflect.Value) {
-	switch {
-	case v.Kind() == reflect.Struct:
-		d.mapping(n, path, v)
-	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
-		d.list(n, path, v)
-	default:
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.fail(path, decodeError(n, v.Type(), err))
-		}
-	}
-}
-
-// list decodes a list of entries (shops, sites), each a mapping.
-func (d *keyDecoder) list(n *yaml.Node, path string, v reflect.Value) {
-	n = resolveAlias(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.fail(path, fmt.Errorf("line %d: expected a list", n.Line))
-		return
-	}
-	entries := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-	for i, item := range n.Content {
-		entry := fmt.Sprintf("%s[%d]", path, i)
-		d.from[entry] = d.file + ": " + entry
-		d.mapping(item, entry, entries.Index(i))
-	}
-	v.Set(entries)
-}
-
 // decodeError says what a value should have been. The decoders of our own
 // types (yamlBool, secretList) say it themselves; the YAML library's own
 // messages are replaced, and never quote a string, which may be a secret.
@@ -147,17 +38,6 @@ func decodeError(n *yaml.Node, t reflect.Type, err error) error {
 		return fmt.Errorf("line %d: expected a list of strings", n.Line)
 	}
 	return fmt.Errorf("line %d: invalid value", n.Line)
-}
-
-// yamlFields maps the yaml tags of a struct's fields to their indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	fields := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" {
-			fields[tag] = i
-		}
-	}
-	return fields
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {
@@ -193,4 +73,67 @@ func inPath(path string) string {
 // syntaxError is a YAML parse error without the library's "yaml: " prefix.
 func syntaxError(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+type keyValue struct {
+	key   string
+	value *yaml.Node
+}
+
+// mapping returns the pairs of a YAML mapping in file order; null is an
+// empty mapping.
+func mapping(n *yaml.Node) ([]keyValue, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: expected a mapping", n.Line)
+	}
+	var out []keyValue
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, keyValue{key: n.Content[i].Value, value: n.Content[i+1]})
+	}
+	return out, nil
+}
+
+// suggest returns the candidate closest to a misspelled name, if it is
+// close enough to be what was meant: a few letters apart.
+func suggest(name string, candidates []string) string {
+	best, bestDistance := "", max(2, len(name)/10)+1
+	for _, c := range candidates {
+		if abs(len(name)-len(c)) >= bestDistance {
+			continue // too far apart, whatever the letters
+		}
+		if d := distance(strings.ToUpper(name), strings.ToUpper(c)); d < bestDistance && c != name {
+			best, bestDistance = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between two strings, in bytes.
+func distance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }

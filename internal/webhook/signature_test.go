@@ -1,6 +1,13 @@
 package webhook
 
-import "testing"
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"testing"
+)
 
 func TestSign(t *testing.T) {
 	// Known answers computed independently of this code, so Sign cannot
@@ -58,17 +65,49 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// FuzzVerify checks Verify against an HMAC computed here, on any body,
+// secret and signature; and that a signature made by Sign verifies, while
+// the same signature with one bit flipped, or the body with one bit
+// flipped, does not.
 func FuzzVerify(f *testing.F) {
 	f.Add([]byte("world"), "hello", "8ayXAutfryPKKRpNxG3t3u4qeMza8KQSvtdxTP/7HMQ=")
+	f.Add([]byte("world"), "hello", " 8ayXAutfryPKKRpNxG3t3u4qeMza8KQSvtdxTP/7HMQ=\n")
+	f.Add([]byte("world"), "hello", "8ayXAutfryPKKRpNxG3t3u4qeMza8KQSvtdxTP/7HMR=")
 	f.Add([]byte(""), "", "")
 	f.Add([]byte(`{"id":1}`), "secret", "not base64!")
 	f.Fuzz(func(t *testing.T, body []byte, secret, signature string) {
-		Verify(body, signature, []string{secret})
+		want := false
+		if secret != "" {
+			decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(signature))
+			h := hmac.New(sha256.New, []byte(secret))
+			h.Write(body)
+			want = err == nil && bytes.Equal(decoded, h.Sum(nil))
+		}
+		if got := Verify(body, signature, []string{secret}); got != want {
+			t.Fatalf("Verify(%q, %q, [%q]) = %v; want %v", body, signature, secret, got, want)
+		}
 		if secret == "" {
 			return
 		}
-		if !Verify(body, Sign([]byte(secret), body), []string{"other", secret}) {
-			t.Errorf("Verify rejects its own signature for secret %q", secret)
+		sig := Sign([]byte(secret), body)
+		if !Verify(body, sig, []string{"other", secret}) {
+			t.Fatalf("Verify rejects its own signature for secret %q", secret)
+		}
+		raw, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil || len(raw) != sha256.Size {
+			t.Fatalf("Sign = %q: not the base64 of a SHA-256 HMAC", sig)
+		}
+		bit := byte(1) << (len(secret) % 8)
+		raw[len(body)%len(raw)] ^= bit
+		if flipped := base64.StdEncoding.EncodeToString(raw); Verify(body, flipped, []string{secret}) {
+			t.Fatalf("Verify accepts the signature %q with a bit flipped (%q)", sig, flipped)
+		}
+		if len(body) > 0 {
+			changed := bytes.Clone(body)
+			changed[len(secret)%len(changed)] ^= bit
+			if Verify(changed, sig, []string{secret}) {
+				t.Fatalf("Verify accepts the signature of %q for %q", body, changed)
+			}
 		}
 	})
 }

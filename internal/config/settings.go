@@ -1,0 +1,305 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// settings is every setting of the receiver, one row each. The YAML file's
+// decoder, the Django app's YAML file, the environment loader (new names,
+// legacy names, NAME_FILE for secrets), the defaults (Default), the checks
+// (Validate), the redacted dump (Redacted) and the README's configuration
+// table all read this table.
+//
+// To add a setting: add its field to Config (or Shop, Site), add one row
+// here, where the README should list it, and run `go generate
+// ./internal/config` to rewrite the README's table (a test fails until
+// then). The loaders, defaults, checks and docs need nothing else; a row
+// with no default needs a sample value in settings_test.go's samples.
+// Rules that tie several settings together live in Validate.
+//
+// A row's key is its path in the YAML file ("lms.timeout": key timeout of
+// section lms). "shopify[].secrets" is a field of every entry of the list
+// shopify; its get takes a *Shop. The row of a secret also takes
+// NAME_FILE in the environment, and (for a single secret) key_file in the
+// YAML file.
+var settings = []setting{
+	{key: "listen", env: "WEBHOOK_RECEIVER_LISTEN", def: ":8000",
+		doc: "Address to listen on", flag: "--listen",
+		kind: text(func(c *Config) *string { return &c.Listen }, hostPort)},
+	{key: "metrics_listen", env: "WEBHOOK_RECEIVER_METRICS_LISTEN",
+		showDef: "empty: `/metrics` on the listen address",
+		doc: "An address of its own for `/metrics`, for example `127.0.0.1:9100` to keep metrics off a public port: " +
+			"the listen address then does not serve them",
+		kind: text(func(c *Config) *string { return &c.MetricsListen }, nil)},
+	{key: "database_url", env: "WEBHOOK_RECEIVER_DATABASE_URL", legacyEnv: "DJANGO_DATABASE_URL",
+		def: "sqlite:webhook-receiver.db", flag: "--database-url", legacyValue: fromDjangoDatabaseURL,
+		doc: "Database: `sqlite:relative.db`, `sqlite:/abs.db` or `sqlite:///abs.db`; or PostgreSQL: " +
+			"`postgres://user:pass@host:5432/db?sslmode=require` (also `postgresql://`, `pgsql://`). The legacy name " +
+			"keeps dj-database-url's meaning: `sqlite:///name.db` relative, `sqlite:////abs/name.db` absolute",
+		kind: databaseURL(func(c *Config) *string { return &c.DatabaseURL })},
+	{key: "database_max_conns", env: "WEBHOOK_RECEIVER_DATABASE_MAX_CONNS", def: "10",
+		doc:  "PostgreSQL connections per process (SQLite always uses one)",
+		kind: integer(func(c *Config) *int { return &c.DatabaseMaxConns }, atLeast(1))},
+	{env: envFile, doc: "Path of the YAML file below (`--config` names it instead)"},
+	{env: envLegacyFile, legacyEnv: envLegacyFile, doc: "Path of the Django app's YAML file"},
+	{key: "lms.base_url", env: "WEBHOOK_RECEIVER_LMS_BASE_URL", legacyEnv: "DJANGO_WEBHOOK_RECEIVER_LMS_BASE_URL",
+		legacyKey: "WEBHOOK_RECEIVER_LMS_BASE_URL", showDef: "none (the Django app assumed `http://localhost:18000`)",
+		doc:  "Open edX LMS URL; without it, items wait",
+		kind: text(func(c *Config) *string { return &c.LMS.BaseURL }, httpURLOrEmpty)},
+	{key: "lms.oauth2_key", env: "WEBHOOK_RECEIVER_OAUTH2_KEY", legacyEnv: "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_KEY",
+		legacyKey: "WEBHOOK_RECEIVER_EDX_OAUTH2_KEY",
+		doc:       "OAuth2 client id (a global staff user's application)",
+		kind:      text(func(c *Config) *string { return &c.LMS.OAuth2Key }, nil)},
+	{key: "lms.oauth2_secret", env: "WEBHOOK_RECEIVER_OAUTH2_SECRET", legacyEnv: "DJANGO_WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET",
+		legacyKey: "WEBHOOK_RECEIVER_EDX_OAUTH2_SECRET",
+		doc:       "OAuth2 client secret",
+		kind:      secret(func(c *Config) *Secret { return &c.LMS.OAuth2Secret }, nil)},
+	{key: "lms.sku_prefix", env: "WEBHOOK_RECEIVER_SKU_PREFIX", legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SKU_PREFIX",
+		legacyKey: "WEBHOOK_RECEIVER_SKU_PREFIX", showDef: "empty",
+		doc:  "Path prefix for SKU lookups",
+		kind: text(func(c *Config) *string { return &c.LMS.SKUPrefix }, nil)},
+	{key: "lms.auto_enroll", env: "WEBHOOK_RECEIVER_AUTO_ENROLL", legacyEnv: "DJANGO_WEBHOOK_RECEIVER_AUTO_ENROLL",
+		legacyKey: "WEBHOOK_RECEIVER_AUTO_ENROLL", def: "true",
+		doc:  "Sent as `auto_enroll`: learners without an account are enrolled when they register",
+		kind: boolean(func(c *Config) *bool { return &c.LMS.AutoEnroll })},
+	{key: "lms.send_enrollment_email", env: "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL", legacyKey: "WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL",
+		def: "true", doc: "Sent as `email_students`",
+		kind: boolean(func(c *Config) *bool { return &c.LMS.SendEnrollmentEmail })},
+	{key: "lms.rate_limit", env: "WEBHOOK_RECEIVER_LMS_RATE_LIMIT", def: "2",
+		doc:  "Bulk-enroll calls per second per process; `0` = unlimited",
+		kind: number(func(c *Config) *float64 { return &c.LMS.RateLimit }, callsPerSecond)},
+	{key: "lms.timeout", env: "WEBHOOK_RECEIVER_LMS_TIMEOUT", def: "30s",
+		doc:  "Timeout of each LMS request",
+		kind: duration(func(c *Config) *time.Duration { return &c.LMS.Timeout }, positive)},
+	{key: "lms.batch_size", env: "WEBHOOK_RECEIVER_LMS_BATCH_SIZE", def: "50",
+		doc:  "Learners of one course enrolled by one bulk enrollment call (comma-separated identifiers)",
+		kind: integer(func(c *Config) *int { return &c.LMS.BatchSize }, atLeast(1))},
+	{key: "retry_delay", env: "WEBHOOK_RECEIVER_RETRY_DELAY", def: "3m",
+		doc:  "First retry delay; doubles per attempt (±20 % jitter), at most 1h",
+		kind: duration(func(c *Config) *time.Duration { return &c.RetryDelay }, positive)},
+	{key: "max_attempts", env: "WEBHOOK_RECEIVER_MAX_ATTEMPTS", def: "25",
+		doc: "Attempts before an item is marked failed (throttled calls and runs interrupted by a crash do not count; " +
+			"a redelivery of the order gives a failed item a fresh budget)",
+		kind: integer(func(c *Config) *int { return &c.MaxAttempts }, atLeast(1))},
+	{key: "max_body_bytes", env: "WEBHOOK_RECEIVER_MAX_BODY_BYTES", def: "5242880",
+		doc:  "Larger webhook bodies get 413",
+		kind: integer(func(c *Config) *int64 { return &c.MaxBodyBytes }, positive)},
+	{key: "trusted_proxies", env: "WEBHOOK_RECEIVER_TRUSTED_PROXIES", showDef: "none",
+		doc:  "Comma-separated IPs/CIDRs (a YAML list in the file) whose `X-Forwarded-For` is believed for the source IP",
+		kind: prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+	{key: "workers", env: "WEBHOOK_RECEIVER_WORKERS", def: "4",
+		doc:  "Concurrent enrollment jobs in this process; `0` = accept webhooks only",
+		kind: integer(func(c *Config) *int { return &c.Workers }, atLeast(0))},
+	{key: "rescue_after", env: "WEBHOOK_RECEIVER_RESCUE_AFTER", showDef: "job timeout + 30s (2m30s)",
+		doc: "How long a job may look running before another process takes its process for dead and runs it again; " +
+			"must exceed the job timeout, 4 × `WEBHOOK_RECEIVER_LMS_TIMEOUT`",
+		kind: duration(func(c *Config) *time.Duration { return &c.RescueAfter }, nil)},
+	{key: "log_format", env: "WEBHOOK_RECEIVER_LOG_FORMAT", def: "text",
+		doc:  "`text` or `json`",
+		kind: text(func(c *Config) *string { return &c.LogFormat }, oneOf("text or json", "text", "json"))},
+	{key: "log_level", env: "WEBHOOK_RECEIVER_LOG_LEVEL", def: "info",
+		doc: "`debug`, `info`, `warn`, `error`",
+		kind: text(func(c *Config) *string { return &c.LogLevel },
+			oneOf("debug, info, warn or error", "debug", "info", "warn", "error"))},
+	{key: "admin.password_hash", env: "WEBHOOK_RECEIVER_ADMIN_PASSWORD_HASH", showDef: "none: console off",
+		doc: "bcrypt hash of the operator console's password (`webhook-receiver hash-password` prints one); " +
+			"setting it turns `/admin/` on",
+		kind: secret(func(c *Config) *Secret { return &c.Admin.PasswordHash }, bcryptHash)},
+	{key: "admin.user", env: "WEBHOOK_RECEIVER_ADMIN_USER", def: "admin",
+		doc:  "The console's username",
+		kind: text(func(c *Config) *string { return &c.Admin.User }, nil)},
+
+	{key: "shopify[].shop_domain", env: "WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_SHOP_DOMAIN", legacyKey: "shop_domain",
+		doc:  "One Shopify shop (`x.myshopify.com`)",
+		kind: text(func(s *Shop) *string { return &s.Domain }, bareDomain)},
+	{key: "shopify[].secrets", env: "WEBHOOK_RECEIVER_SHOPIFY_SECRET",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_API_KEY", legacyKey: "api_key",
+		doc:  "Its webhook signing secret, taken whole; the YAML file takes a list, for rotation",
+		kind: secrets(func(s *Shop) *[]Secret { return &s.Secrets })},
+	{key: "woocommerce[].source", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE", legacyKey: "source",
+		doc:  "One WooCommerce site URL (with or without trailing slash)",
+		kind: text(func(s *Site) *string { return &s.Source }, httpURL)},
+	{key: "woocommerce[].secrets", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_SECRET",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SECRET", legacyKey: "secret",
+		doc:  "Its webhook secret, taken whole: WooCommerce's generated secrets may hold commas and spaces; the YAML file takes a list",
+		kind: secrets(func(s *Site) *[]Secret { return &s.Secrets })},
+	{key: "woocommerce[].require_payment", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_REQUIRE_PAYMENT",
+		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_REQUIRE_PAYMENT", legacyKey: "require_payment",
+		def: "false", doc: "Enroll paid orders only (402 for unpaid)",
+		kind: boolean(func(s *Site) *bool { return &s.RequirePayment })},
+	{key: "woocommerce[].accept_unpaid", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID",
+		def: "false", doc: "With `require_payment`: answer 200 and wait for payment instead of 402",
+		kind: boolean(func(s *Site) *bool { return &s.AcceptUnpaid })},
+}
+
+// The variables that name the YAML files; Load reads them first.
+const (
+	envFile       = "WEBHOOK_RECEIVER_CONFIG"
+	envLegacyFile = "WEBHOOK_RECEIVER_CFG"
+)
+
+// lists are the YAML lists of entries; the fields of their entries are
+// the rows whose keys start with "<key>[].".
+var lists = []*list{
+	{key: "shopify", noun: "shop", id: "shop_domain", others: "Shopify settings",
+		idKey: shopKey, items: itemsOf[Shop](func(c *Config) *[]Shop { return &c.Shopify })},
+	{key: "woocommerce", noun: "site", id: "source", others: "WooCommerce payment settings",
+		idKey: siteKey, items: itemsOf[Site](func(c *Config) *[]Site { return &c.WooCommerce })},
+}
+
+// legacySettings is the key of the Django app's YAML file under which each
+// list has one entry: WEBHOOK_RECEIVER_SETTINGS.shopify.shop_domain.
+const legacySettings = "WEBHOOK_RECEIVER_SETTINGS"
+
+// legacyIgnored are the top-level keys of the Django app's YAML file that it
+// used and we do not, with what to do instead. They are ignored with a
+// warning, as is every other key we do not know.
+var legacyIgnored = map[string]string{
+	"DATABASES": "set WEBHOOK_RECEIVER_DATABASE_URL instead",
+	"LOGGING":   "set WEBHOOK_RECEIVER_LOG_LEVEL and WEBHOOK_RECEIVER_LOG_FORMAT instead",
+}
+
+// legacyAccepted are keys of the Django app's YAML file that are accepted
+// and ignored without a warning.
+var legacyAccepted = map[string]bool{
+	// The global WEBHOOK_RECEIVER_SEND_ENROLLMENT_EMAIL applies to every shop.
+	legacySettings + ".shopify.send_email": true,
+}
+
+// legacyEnvIgnored are the Django app's own environment variables (set by
+// its Tutor plugin), with what to do instead.
+var legacyEnvIgnored = map[string]string{
+	"DJANGO_LOG_LEVEL": "set WEBHOOK_RECEIVER_LOG_LEVEL instead",
+}
+
+// setting is one row of the table.
+type setting struct {
+	key         string              // path in the YAML file; "" for the variables that name the files
+	env         string              // environment variable
+	legacyEnv   string              // the Django app's variable, read when env is not set
+	legacyKey   string              // key in the Django app's YAML file: top-level, or in its list's entry
+	legacyValue func(string) string // converts a value of legacyEnv to ours
+	flag        string              // the command-line flag that sets it, if any
+	def         string              // the default, written as in the environment; "" is the zero value
+	showDef     string              // the README's default, when def does not say it
+	doc         string              // what it means, one line of Markdown
+	kind        kind                // how it is parsed, checked and shown; nil for the file variables
+}
+
+// names are the variables of the setting, the new one first.
+func (s *setting) names() []string {
+	if s.legacyEnv == "" || s.legacyEnv == s.env {
+		return []string{s.env}
+	}
+	return []string{s.env, s.legacyEnv}
+}
+
+// listKey splits "shopify[].secrets" into "shopify" and "secrets"; ok is
+// false for a setting of the Config itself.
+func (s *setting) listKey() (list, field string, ok bool) {
+	return strings.Cut(s.key, "[].")
+}
+
+// lookup returns the row with this YAML key.
+func lookup(key string) *setting {
+	for i := range settings {
+		if settings[i].key == key && key != "" {
+			return &settings[i]
+		}
+	}
+	return nil
+}
+
+// The checks Validate applies. Each says what the value must be and, for
+// a value that is not a secret, what it was.
+
+func hostPort(s string) error {
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return fmt.Errorf("must be host:port or :port, got %q", s)
+	}
+	return nil
+}
+
+func httpURLOrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	return httpURL(s)
+}
+
+func httpURL(s string) error {
+	if !isHTTPURL(s) {
+		return fmt.Errorf("must be an absolute http or https URL, got %q", s)
+	}
+	return nil
+}
+
+func bareDomain(s string) error {
+	switch key := shopKey(s); {
+	case key == "":
+		return fmt.Errorf("must not be empty")
+	case strings.ContainsAny(key, "/: "):
+		return fmt.Errorf("must be a bare domain such as example.myshopify.com, got %q", s)
+	}
+	return nil
+}
+
+func atLeast[T int | int64](least T) func(T) error {
+	return func(v T) error {
+		if v >= least {
+			return nil
+		}
+		if least == 0 {
+			return fmt.Errorf("must be 0 or more, got \"%d\"", v)
+		}
+		return fmt.Errorf("must be at least %d, got \"%d\"", least, v)
+	}
+}
+
+func positive[T int64 | time.Duration](v T) error {
+	if v > 0 {
+		return nil
+	}
+	if d, ok := any(v).(time.Duration); ok {
+		return fmt.Errorf("must be positive, got %q", d)
+	}
+	return fmt.Errorf("must be positive, got \"%d\"", v)
+}
+
+func callsPerSecond(r float64) error {
+	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("must be a number of calls per second, 0 or more, got \"%v\"", r)
+	}
+	return nil
+}
+
+func oneOf(say string, allowed ...string) func(string) error {
+	return func(s string) error {
+		for _, a := range allowed {
+			if s == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be %s, got %q", say, s)
+	}
+}
+
+func bcryptHash(s Secret) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := bcrypt.Cost([]byte(s)); err != nil {
+		return fmt.Errorf("must be a bcrypt hash (webhook-receiver hash-password prints one)")
+	}
+	return nil
+}
