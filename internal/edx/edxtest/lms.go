@@ -99,9 +99,17 @@ func New(t testing.TB) *LMS {
 // Start starts a fake LMS like New, for programs outside tests (the
 // benchmark command); the caller stops it with Close.
 func Start() *LMS {
+	l, h := newLMS("test-client", "test-secret")
+	l.srv = httptest.NewServer(h)
+	l.URL = l.srv.URL
+	return l
+}
+
+// newLMS returns a fake LMS that is not listening yet, and its handler.
+func newLMS(clientID, clientSecret string) (*LMS, http.Handler) {
 	l := &LMS{
-		ClientID:      "test-client",
-		ClientSecret:  "test-secret",
+		ClientID:      clientID,
+		ClientSecret:  clientSecret,
 		bulkEnabled:   true,
 		tokenLifetime: time.Hour,
 		tokens:        map[string]bool{},
@@ -118,9 +126,7 @@ func Start() *LMS {
 	// Everything else, including the bulk-enroll path with a trailing slash,
 	// is a page lookup: 404 unless it is a registered SKU or a course page.
 	mux.HandleFunc("/", l.handlePage)
-	l.srv = httptest.NewServer(l.outage(mux))
-	l.URL = l.srv.URL
-	return l
+	return l, l.outage(mux)
 }
 
 // Close stops the fake LMS and waits for its outstanding requests.
