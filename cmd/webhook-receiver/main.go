@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	err := cli.Run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr)
+	err := cli.RunEnviron(context.Background(), os.Args, os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {
 		if !errors.Is(err, cli.ErrUsage) {
 			fmt.Fprintln(os.Stderr, "webhook-receiver:", err)

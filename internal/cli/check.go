@@ -33,13 +33,19 @@ func check(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "ok   %-12s %s\n", name, ok)
 	}
-	cfg, warnings, err := flags.load(env)
-	report("config", err, fmt.Sprintf("%d Shopify shop(s), %d WooCommerce site(s)", len(cfg.Shopify), len(cfg.WooCommerce)))
-	if err != nil {
-		return fmt.Errorf("%d check(s) failed", failed)
+	cfg, warnings, err := flags.read(env)
+	if err == nil {
+		report("config", nil, fmt.Sprintf("%d Shopify shop(s), %d WooCommerce site(s)", len(cfg.Shopify), len(cfg.WooCommerce)))
 	}
-	for _, w := range warnings {
+	if names := cfg.LegacyNames(); len(names) > 0 {
+		fmt.Fprintf(env.stdout, "info %-12s read the Django app's setting names: %s\n", "config", strings.Join(names, ", "))
+	}
+	for _, w := range warnings { // before a failure, which they may explain
 		fmt.Fprintf(env.stdout, "warn %-12s %s\n", "config", w)
+	}
+	if err != nil {
+		report("config", err, "")
+		return fmt.Errorf("%d check(s) failed", failed)
 	}
 	msg, warn, err := checkDatabase(ctx, env, cfg, *createDirs)
 	report("database", err, msg)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -51,13 +52,34 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // RunWithInput is Run with the standard input given (hash-password reads it).
 func RunWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runCommand(ctx, args, &environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+// RunEnviron is RunWithInput for a whole environment, NAME=value pairs as
+// os.Environ gives them: the commands then also warn about the variables
+// that look like settings but are none (a misspelled name is otherwise
+// ignored without a word).
+func RunEnviron(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	vars := make(map[string]string, len(environ))
+	var names []string
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if _, dup := vars[name]; !dup { // the first one counts, as for os.Getenv
+			vars[name] = value
+			names = append(names, name)
+		}
+	}
+	getenv := func(name string) string { return vars[name] }
+	return runCommand(ctx, args, &environment{getenv: getenv, names: names, stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+func runCommand(ctx context.Context, args []string, env *environment) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(env.stderr, usage)
 		return ErrUsage
 	}
-	env := &environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	if err := dispatch(ctx, env, args[0], args[1], args[2:]); !errors.Is(err, errHelp) {
 		return err
 	}
@@ -98,7 +120,10 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 
 // environment is what every command gets from the process.
 type environment struct {
-	getenv         func(string) string
+	getenv func(string) string
+	// names are the names of the environment's variables, when known
+	// (RunEnviron), to warn about those that are not settings.
+	names          []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -146,14 +171,41 @@ var errHelp = errors.New("help requested")
 
 // load reads the configuration: defaults < YAML < environment < flags. The
 // flags are validated with the rest, and win before validation, so that a
-// good flag replaces a bad value from the environment or a file.
+// good flag replaces a bad value from the environment or a file. When it
+// fails, the warnings are printed first, on standard error: they often say
+// why (an ignored, misspelled name).
 func (c *configFlags) load(env *environment) (config.Config, []string, error) {
+	cfg, warnings, err := c.read(env)
+	if err != nil {
+		for _, w := range warnings {
+			fmt.Fprintf(env.stderr, "warning: %s\n", w)
+		}
+	}
+	return cfg, warnings, err
+}
+
+// read is load for the commands that show the warnings themselves, and
+// the Django app's names that were read (see startLog).
+func (c *configFlags) read(env *environment) (config.Config, []string, error) {
 	flags := config.Flags{File: c.file, Listen: c.listen, DatabaseURL: c.databaseURL}
 	cfg, warnings, err := config.Load(env.getenv, flags)
+	warnings = append(config.UnknownVariables(env.names), warnings...)
 	if err != nil {
 		return cfg, warnings, fmt.Errorf("configuration: %w", err)
 	}
 	return cfg, warnings, nil
+}
+
+// startLog logs what an operator should see at start about the
+// configuration, before an error can end the start: which of the Django
+// app's names were read, and every warning.
+func startLog(logger *slog.Logger, cfg config.Config, warnings []string) {
+	if names := cfg.LegacyNames(); len(names) > 0 {
+		logger.Info("read the Django app's setting names", "names", strings.Join(names, ","))
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -50,16 +50,14 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, warnings, err := flags.load(env)
+	cfg, warnings, err := flags.read(env)
+	logger := newLogger(cfg, env.stderr)
+	startLog(logger, cfg, warnings)
 	if err != nil {
 		return err
 	}
 	if name == "worker" && (cfg.LMS.BaseURL == "" || cfg.Workers == 0) {
 		return fmt.Errorf("worker needs WEBHOOK_RECEIVER_LMS_BASE_URL and WEBHOOK_RECEIVER_WORKERS of 1 or more")
-	}
-	logger := newLogger(cfg, env.stderr)
-	for _, w := range warnings {
-		logger.Warn(w)
 	}
 	// Bind before the database is opened: a port in use then stops the
 	// start before a new database is created or migrated.
