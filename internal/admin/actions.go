@@ -148,12 +148,22 @@ func (c *console) action(do func(r *http.Request) (done, error)) http.Handler {
 		}
 		c.Logger.Info("admin action", "user", user(r), "action", d.kind, "count", d.n,
 			"item_ids", r.PostForm["item_id"], "delivery_id", r.PostFormValue("delivery_id"))
-		back, _ := url.Parse(safeNext(r.PostFormValue("back")))
-		q := back.Query()
-		d.query(q)
-		back.RawQuery = q.Encode()
-		http.Redirect(w, r, back.String(), http.StatusSeeOther)
+		http.Redirect(w, r, backTo(r.PostFormValue("back"), d), http.StatusSeeOther)
 	})
+}
+
+// backTo is the console page an action returns to: the form's back field
+// when it is a console page, else the dashboard, with what was done.
+func backTo(back string, d done) string {
+	u, err := url.Parse(safeNext(back))
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/admin/") {
+		u = &url.URL{Path: "/admin/"}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	q := u.Query()
+	d.query(q)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // formIDs reads one or more positive ids from a form field.

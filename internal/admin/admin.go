@@ -7,9 +7,12 @@ package admin
 import (
 	"embed"
 	"html/template"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
@@ -66,7 +69,7 @@ type console struct {
 
 // addRoutes lists every page and action of the console.
 func (c *console) addRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /admin/static/", http.StripPrefix("/admin/", http.FileServerFS(files)))
+	mux.Handle("GET /admin/static/{file}", handleStatic())
 	mux.Handle("GET /admin/login", c.handleLoginForm())
 	mux.Handle("POST /admin/login", c.handleLogin())
 	mux.Handle("POST /admin/logout", c.handleLogout())
@@ -79,6 +82,36 @@ func (c *console) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/actions/resolve", c.auth(c.handleResolve()))
 	mux.Handle("POST /admin/actions/replay", c.auth(c.handleReplay()))
 	mux.Handle("/admin/", c.auth(http.NotFoundHandler()))
+}
+
+// handleStatic serves the files of the static folder, and nothing else:
+// no directory listing, no way out of the folder (a name with a slash or
+// "..", encoded or not, is not found). They need no session.
+func handleStatic() http.Handler {
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err) // the folder is embedded: this cannot happen
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("file")
+		if !fs.ValidPath(name) || strings.Contains(name, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := static.Open(name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		content, seekable := f.(io.ReadSeeker)
+		if err != nil || !info.Mode().IsRegular() || !seekable {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, name, info.ModTime(), content)
+	})
 }
 
 // securityHeaders keeps the console out of frames and off other origins'

@@ -637,3 +637,57 @@ func TestOrderPageFindsTheShopInAnyCase(t *testing.T) {
 		t.Errorf("order page of another shop: %d; want 404", status)
 	}
 }
+
+// TestStaticServesOnlyTheStaticFolder: without a session, /admin/static/
+// serves the static folder's files and nothing else: no templates, no
+// directory listing.
+func TestStaticServesOnlyTheStaticFolder(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	resp, err := f.client.Get(f.srv.URL + "/admin/static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, css := read(t, resp)
+	if status != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || css == "" {
+		t.Errorf("style.css: %d %q", status, resp.Header.Get("Content-Type"))
+	}
+	for _, path := range []string{
+		"/admin/static/..%2ftemplates%2flogin.html",
+		"/admin/static/..%2Ftemplates%2Flayout.html",
+		"/admin/static/%2e%2e%2ftemplates%2flogin.html",
+		"/admin/static/..%5ctemplates%5clogin.html",
+		"/admin/static/",
+		"/admin/static",
+		"/admin/static/.",
+		"/admin/static/nothing.css",
+		"/admin/templates/login.html",
+		"/admin/static/%2e%2e/templates/login.html",
+	} {
+		status, loc, body := f.get(t, path)
+		if status == http.StatusOK || strings.Contains(body, "{{") || strings.Contains(body, "style.css") {
+			t.Errorf("GET %s without a session: %d %q\n%s", path, status, loc, body)
+		}
+	}
+}
+
+// TestActionWithAnUnreadableBackReturnsToTheDashboard: a back field that
+// is no URL (%zz) used to make the action panic after it was done.
+func TestActionWithAnUnreadableBackReturnsToTheDashboard(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.order(t, 9401, "broken@example.com")
+	f.login(t)
+	item := strconv.FormatInt(f.waitItems(t, 9401, func(s enroll.ItemStatus) bool { return s == enroll.ItemFailed }).Items[0].ID, 10)
+	for _, back := range []string{"/admin/%zz", "https://evil.example/admin/", "//evil.example/"} {
+		status, loc, body := f.post(t, "/admin/actions/resolve", url.Values{"item_id": {item}, "note": {"x"}, "back": {back}})
+		if status != http.StatusSeeOther && status != http.StatusConflict {
+			t.Fatalf("resolve with back %q: %d\n%s", back, status, body)
+		}
+		if status == http.StatusSeeOther && !strings.HasPrefix(loc, "/admin/?done=resolved") {
+			t.Errorf("resolve with back %q went to %q; want the dashboard", back, loc)
+		}
+		status, loc, body = f.post(t, "/admin/actions/retry", url.Values{"item_id": {item}, "back": {back}})
+		if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/?done=retried") {
+			t.Errorf("retry with back %q: %d %q\n%s", back, status, loc, body)
+		}
+	}
+}

@@ -126,6 +126,9 @@ type environment struct {
 	names          []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// osUser tells the login name of the user running the process; nil
+	// asks the OS.
+	osUser func() (string, error)
 }
 
 // configFlags are the flags shared by commands that load the configuration.

@@ -57,7 +57,7 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 			}
 		}
 	} else {
-		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(plain(env.stdout), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tRECEIVED\tPLATFORM\tSOURCE\tSTATUS\tREASON\tSOURCE IP\tPATH\tBODY")
 		for _, d := range ds {
 			body := "-"
@@ -65,7 +65,7 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 				body = strconv.FormatInt(d.BodySize, 10) + " bytes"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.ReceivedAt.UTC().Format(time.DateTime), d.Platform,
-				dash(d.Source), d.Status, dash(oneLine(d.Reason, 60)), dash(d.SourceIP), d.Path, body)
+				dash(d.Source), d.Status, dash(oneLine(d.Reason, 60)), dash(d.SourceIP), dash(d.Path), body)
 		}
 		tw.Flush()
 	}
@@ -105,7 +105,7 @@ func deliveriesReplay(ctx context.Context, env *environment, args []string) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "replayed delivery %d as delivery %d: order %d of %s (%s), %d item(s) enqueued\n",
+	fmt.Fprintf(plain(env.stdout), "replayed delivery %d as delivery %d: order %d of %s (%s), %d item(s) enqueued\n",
 		id, res.DeliveryID, d.ExternalID, d.Source, d.Status, len(res.Enqueued))
 	return nil
 }

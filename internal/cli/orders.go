@@ -75,7 +75,7 @@ func ordersList(ctx context.Context, env *environment, args []string) error {
 			}
 		}
 	} else {
-		printOrders(env.stdout, list)
+		printOrders(plain(env.stdout), list)
 	}
 	if next != 0 {
 		fmt.Fprintf(env.stderr, "more orders: add --before %d\n", next)
@@ -87,7 +87,7 @@ func printOrders(w io.Writer, list []store.OrderRecord) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ORDER\tSHOP\tCREATED\tORDER STATUS\tITEM\tLEARNER\tCOURSE\tSTATUS\tATTEMPTS\tLAST ERROR")
 	for _, o := range list {
-		head := fmt.Sprintf("%d\t%s\t%s\t%s", o.ExternalID, o.Source, o.CreatedAt.UTC().Format("2006-01-02 15:04"), o.Status)
+		head := fmt.Sprintf("%d\t%s\t%s\t%s", o.ExternalID, dash(o.Source), o.CreatedAt.UTC().Format("2006-01-02 15:04"), o.Status)
 		if len(o.Items) == 0 {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\n", head)
 		}
@@ -121,7 +121,7 @@ func findOrder(ctx context.Context, db *store.DB, arg, source string) (store.Ord
 	}
 	var shops []string
 	for _, o := range found {
-		shops = append(shops, fmt.Sprintf("%s %s", o.Platform, o.Source))
+		shops = append(shops, fmt.Sprintf("%s %s", o.Platform, dash(o.Source)))
 	}
 	return store.OrderRecord{}, fmt.Errorf("order %d exists in %d shops (%s): choose one with --source", id, len(found), strings.Join(shops, ", "))
 }
@@ -159,12 +159,12 @@ func ordersShow(ctx context.Context, env *environment, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(detailView(d))
 	}
-	printDetail(env.stdout, d)
+	printDetail(plain(env.stdout), d)
 	return nil
 }
 
 func printDetail(w io.Writer, d store.OrderDetail) {
-	fmt.Fprintf(w, "Order %d of %s (%s), internal id %d\n", d.ExternalID, d.Source, d.Platform, d.ID)
+	fmt.Fprintf(w, "Order %d of %s (%s), internal id %d\n", d.ExternalID, dash(d.Source), d.Platform, d.ID)
 	fmt.Fprintf(w, "  status   %s\n  buyer    %s\n  created  %s\n", d.Status, dash(d.Email), d.CreatedAt.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "\nItems\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -190,15 +190,15 @@ func printDetail(w io.Writer, d store.OrderDetail) {
 	}
 	fmt.Fprintf(w, "\nDeliveries\n")
 	for _, dl := range d.Deliveries {
-		fmt.Fprintf(w, "  #%d  %s  %s %s  HTTP %d", dl.ID, dl.ReceivedAt.UTC().Format(time.RFC3339), dl.Platform, dl.Path, dl.Status)
+		fmt.Fprintf(w, "  #%d  %s  %s %s  HTTP %d", dl.ID, dl.ReceivedAt.UTC().Format(time.RFC3339), dl.Platform, dash(dl.Path), dl.Status)
 		if dl.Reason != "" {
-			fmt.Fprintf(w, "  %s", dl.Reason)
+			fmt.Fprintf(w, "  %s", dash(dl.Reason))
 		}
 		fmt.Fprintf(w, "  from %s, %d bytes\n", dash(dl.SourceIP), dl.BodySize)
 		var headers map[string][]string
 		if json.Unmarshal([]byte(dl.Headers), &headers) == nil {
 			for _, k := range slices.Sorted(maps.Keys(headers)) {
-				fmt.Fprintf(w, "    %s: %s\n", k, strings.Join(headers[k], ", "))
+				fmt.Fprintf(w, "    %s: %s\n", dash(k), dash(strings.Join(headers[k], ", ")))
 			}
 		}
 		if dl.Body != nil {
@@ -214,7 +214,7 @@ func printDetail(w io.Writer, d store.OrderDetail) {
 			if a.ItemID != 0 {
 				item = strconv.FormatInt(a.ItemID, 10)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", a.At.UTC().Format("2006-01-02 15:04:05"), a.Actor, a.Action, item, dash(a.Note))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", a.At.UTC().Format("2006-01-02 15:04:05"), dash(a.Actor), dash(a.Action), item, dash(a.Note))
 		}
 		tw.Flush()
 	}
@@ -286,7 +286,7 @@ func ordersRetry(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		if len(ops.FailedItems(ord)) == 0 {
-			fmt.Fprintf(env.stdout, "order %d of %s has no failed items (status %s)\n", ord.ExternalID, ord.Source, ord.Status)
+			fmt.Fprintf(plain(env.stdout), "order %d of %s has no failed items (status %s)\n", ord.ExternalID, ord.Source, ord.Status)
 			return nil
 		}
 		if retried, err = o.RetryOrder(ctx, actor(env), ord); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os/user"
 	"strings"
 	"time"
 
@@ -123,12 +124,30 @@ func openOps(ctx context.Context, env *environment, flags *configFlags) (*ops.Op
 	return &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg}, func() { db.Close() }, nil
 }
 
-// actor names the operator of a command in the actions it records.
+// actor names the operator of a command in the actions it records: their
+// USER, or their login name from the OS when USER is empty (a cron job, a
+// container); "cli" only when neither is known.
 func actor(env *environment) string {
-	if u := env.getenv("USER"); u != "" {
+	if u := strings.TrimSpace(env.getenv("USER")); u != "" {
 		return "cli:" + u
 	}
+	lookup := env.osUser
+	if lookup == nil {
+		lookup = loginName
+	}
+	if u, err := lookup(); err == nil && strings.TrimSpace(u) != "" {
+		return "cli:" + strings.TrimSpace(u)
+	}
 	return "cli"
+}
+
+// loginName is the name of the user running the process, from the OS.
+func loginName() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
 }
 
 // filterNames names the filter flags that narrow the orders (ops.HasFilter).

@@ -120,9 +120,14 @@ func (d *DeliveryRecord) fields() []any {
 		&d.HasBody, &d.BodySize, &d.BodySHA256, &d.Status, &d.Reason, &d.OrderID}
 }
 
-// queryDeliveries selects deliveries; rest is the query after FROM.
+// deliveriesQuery selects deliveries; rest is the query after FROM.
+func deliveriesQuery(withBody bool, rest string) string {
+	return `SELECT ` + deliveryColumns(withBody) + ` FROM deliveries ` + rest
+}
+
+// queryDeliveries runs deliveriesQuery.
 func queryDeliveries(ctx context.Context, tx querier, withBody bool, rest string, args ...any) ([]DeliveryRecord, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns(withBody)+` FROM deliveries `+rest, args...)
+	rows, err := tx.QueryContext(ctx, deliveriesQuery(withBody, rest), args...)
 	if err != nil {
 		return nil, err
 	}

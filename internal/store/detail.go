@@ -36,7 +36,7 @@ type AttemptRecord struct {
 func (db *DB) OrderDetail(ctx context.Context, id int64) (OrderDetail, error) {
 	var d OrderDetail
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
-		orders, err := queryOrders(ctx, tx, `SELECT `+orderColumns+` FROM orders o WHERE o.id = $1`, id)
+		orders, err := queryOrders(ctx, tx, orderByIDQuery, id)
 		if err != nil {
 			return fmt.Errorf("load order %d: %w", id, err)
 		}
@@ -50,7 +50,7 @@ func (db *DB) OrderDetail(ctx context.Context, id int64) (OrderDetail, error) {
 		if d.Attempts, err = orderAttempts(ctx, tx, id); err != nil {
 			return err
 		}
-		if d.Deliveries, err = queryDeliveries(ctx, tx, true, `WHERE order_id = $1 ORDER BY id`, id); err != nil {
+		if d.Deliveries, err = queryDeliveries(ctx, tx, true, orderDeliveries, id); err != nil {
 			return fmt.Errorf("load deliveries of order %d: %w", id, err)
 		}
 		if d.Actions, err = orderActions(ctx, tx, id); err != nil {
@@ -64,13 +64,22 @@ func (db *DB) OrderDetail(ctx context.Context, id int64) (OrderDetail, error) {
 // attemptColumns are the columns AttemptRecord.fields scans.
 const attemptColumns = `id, item_id, at, outcome, http_status, detail`
 
+// The queries of an order's detail, by the order's internal id ($1).
+const (
+	orderByIDQuery = `SELECT ` + orderColumns + ` FROM orders o WHERE o.id = $1`
+	// orderDeliveries follows FROM deliveries (see deliveriesQuery).
+	orderDeliveries    = `WHERE order_id = $1 ORDER BY id`
+	orderAttemptsQuery = `SELECT ` + attemptColumns + ` FROM attempts
+		WHERE item_id IN (SELECT id FROM items WHERE order_id = $1) ORDER BY id`
+	orderActionsQuery = `SELECT ` + actionColumns + ` FROM actions WHERE order_id = $1 ORDER BY id`
+)
+
 func (a *AttemptRecord) fields() []any {
 	return []any{&a.ID, &a.ItemID, &a.At, &a.Outcome, &a.HTTPStatus, &a.Detail}
 }
 
 func orderAttempts(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64][]AttemptRecord, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts
-		WHERE item_id IN (SELECT id FROM items WHERE order_id = $1) ORDER BY id`, orderID)
+	rows, err := tx.QueryContext(ctx, orderAttemptsQuery, orderID)
 	var list []AttemptRecord
 	if err == nil {
 		list, err = scanRows(rows, (*AttemptRecord).fields)
@@ -86,7 +95,7 @@ func orderAttempts(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64][]
 }
 
 func orderActions(ctx context.Context, tx *sql.Tx, orderID int64) ([]ActionRecord, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+actionColumns+` FROM actions WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.QueryContext(ctx, orderActionsQuery, orderID)
 	var as []ActionRecord
 	if err == nil {
 		as, err = scanRows(rows, (*ActionRecord).fields)

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // BatchRequest is one delivery of a batch written by Writer.WriteBatch:
 // an accepted one when Accepted is set, else Delivery.
@@ -23,4 +26,76 @@ func (w *Writer) WriteBatch(reqs []BatchRequest) ([]SaveResult, []error) {
 		res[i], errs[i] = r.res, r.err
 	}
 	return res, errs
+}
+
+// The queries the console and the ops commands run, as the code builds
+// them, for the query plan test.
+var (
+	ListOrdersQuery     = listOrdersQuery
+	FailedItemsQuery    = failedItemsQuery
+	ListDeliveriesQuery = func(f DeliveryFilter, limit int) (string, []any) {
+		rest, args := listDeliveriesQuery(f, limit)
+		return deliveriesQuery(false, rest), args
+	}
+	ItemsOfOrdersQuery = itemsOfOrdersQuery
+)
+
+const (
+	OrdersByExternalIDQuery = ordersByExternalIDQuery
+	OrderByIDQuery          = orderByIDQuery
+	OrderAttemptsQuery      = orderAttemptsQuery
+	OrderActionsQuery       = orderActionsQuery
+	StatsDeliveriesQuery    = statsDeliveriesQuery
+	StatsOrdersQuery        = statsOrdersQuery
+	StatsItemsQuery         = statsItemsQuery
+	BacklogQuery            = backlogQuery
+	OldestWaitingQuery      = oldestWaitingQuery
+	LastAttemptQuery        = lastAttemptQuery
+)
+
+// OrderDeliveriesQuery is the query of an order's deliveries, with bodies.
+var OrderDeliveriesQuery = deliveriesQuery(true, orderDeliveries)
+
+// Explain returns the lines of the plan the database makes for a query.
+// On PostgreSQL, whose planner prefers reading a tiny test table whole,
+// sequential scans are discouraged, so that a plan shows an index if one
+// can be used at all.
+func (db *DB) Explain(ctx context.Context, query string, args ...any) ([]string, error) {
+	var lines []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		prefix := "EXPLAIN QUERY PLAN "
+		if db.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			prefix = "EXPLAIN "
+		}
+		rows, err := tx.QueryContext(ctx, prefix+query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			switch v := vals[len(vals)-1].(type) { // the plan's text is the last column
+			case []byte:
+				lines = append(lines, string(v))
+			case string:
+				lines = append(lines, v)
+			}
+		}
+		return rows.Err()
+	})
+	return lines, err
 }

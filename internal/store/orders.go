@@ -77,13 +77,15 @@ func (db *DB) FindOrder(ctx context.Context, p enroll.Platform, source string, e
 	return orders[0], nil
 }
 
+const ordersByExternalIDQuery = `SELECT ` + orderColumns + ` FROM orders o WHERE o.external_id = $1 ORDER BY o.id`
+
 // OrdersByExternalID returns every shop's order with that shop order id
 // (usually one), with their items.
 func (db *DB) OrdersByExternalID(ctx context.Context, externalID int64) ([]OrderRecord, error) {
 	var orders []OrderRecord
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
 		var err error
-		orders, err = queryOrders(ctx, tx, `SELECT `+orderColumns+` FROM orders o WHERE o.external_id = $1 ORDER BY o.id`, externalID)
+		orders, err = queryOrders(ctx, tx, ordersByExternalIDQuery, externalID)
 		if err != nil {
 			return fmt.Errorf("find orders %d: %w", externalID, err)
 		}
@@ -218,6 +220,12 @@ func queryOrders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]
 	return scanRows(rows, (*OrderRecord).fields)
 }
 
+// itemsOfOrdersQuery builds fillItems' query.
+func itemsOfOrdersQuery(orderIDs []int64) (string, []any) {
+	var p params
+	return `SELECT order_id, ` + itemColumns + ` FROM items WHERE order_id IN (` + p.list(orderIDs) + `) ORDER BY order_id, id`, p.args
+}
+
 // fillItems loads the items of the orders with one query.
 func fillItems(ctx context.Context, tx *sql.Tx, orders []OrderRecord) error {
 	if len(orders) == 0 {
@@ -233,9 +241,8 @@ func fillItems(ctx context.Context, tx *sql.Tx, orders []OrderRecord) error {
 		orderID int64
 		item    ItemRecord
 	}
-	var p params
-	rows, err := tx.QueryContext(ctx, `SELECT order_id, `+itemColumns+` FROM items
-		WHERE order_id IN (`+p.list(ids)+`) ORDER BY order_id, id`, p.args...)
+	query, args := itemsOfOrdersQuery(ids)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err == nil {
 		var items []orderItem
 		items, err = scanRows(rows, func(x *orderItem) []any { return append([]any{&x.orderID}, x.item.fields()...) })

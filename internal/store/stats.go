@@ -38,6 +38,18 @@ type deliveryCount struct {
 	n      int64
 }
 
+// The dashboard's queries: counts since a moment ($1), and of the items
+// waiting ($1, $2: pending and retrying).
+const (
+	statsDeliveriesQuery = `SELECT status, reason, count(*) FROM deliveries WHERE received_at >= $1 GROUP BY status, reason`
+	statsOrdersQuery     = `SELECT count(*) FROM orders WHERE created_at >= $1`
+	statsItemsQuery      = `SELECT i.status, count(*) FROM orders o JOIN items i ON i.order_id = o.id
+		WHERE o.created_at >= $1 GROUP BY i.status`
+	backlogQuery       = `SELECT status, count(*) FROM items WHERE status IN ($1, $2) GROUP BY status`
+	oldestWaitingQuery = `SELECT created_at FROM items WHERE status IN ($1, $2) ORDER BY created_at LIMIT 1`
+	lastAttemptQuery   = `SELECT ` + attemptColumns + ` FROM attempts WHERE id = (SELECT max(id) FROM attempts)`
+)
+
 // Stats counts deliveries received, orders created and their items since
 // the given moment. Items are counted through their orders (the items of
 // orders created since), which the orders' creation time index finds.
@@ -45,8 +57,7 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	since = since.UTC()
 	s := Stats{RejectedBy: map[string]int64{}, Items: map[enroll.ItemStatus]int64{}}
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT status, reason, count(*) FROM deliveries
-			WHERE received_at >= $1 GROUP BY status, reason`, since)
+		rows, err := tx.QueryContext(ctx, statsDeliveriesQuery, since)
 		var deliveries []deliveryCount
 		if err == nil {
 			deliveries, err = scanRows(rows, func(c *deliveryCount) []any { return []any{&c.status, &c.reason, &c.n} })
@@ -65,11 +76,10 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 				s.Accepted += c.n
 			}
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE created_at >= $1`, since).Scan(&s.Orders); err != nil {
+		if err := tx.QueryRowContext(ctx, statsOrdersQuery, since).Scan(&s.Orders); err != nil {
 			return fmt.Errorf("count orders: %w", err)
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT i.status, count(*) FROM orders o JOIN items i ON i.order_id = o.id
-			WHERE o.created_at >= $1 GROUP BY i.status`, since)
+		rows, err = tx.QueryContext(ctx, statsItemsQuery, since)
 		var items []statusCount
 		if err == nil {
 			items, err = scanRows(rows, (*statusCount).fields)
@@ -100,8 +110,7 @@ type Backlog struct {
 func (db *DB) Backlog(ctx context.Context) (Backlog, error) {
 	var b Backlog
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT status, count(*) FROM items WHERE status IN ($1, $2) GROUP BY status`,
-			enroll.ItemPending, enroll.ItemRetrying)
+		rows, err := tx.QueryContext(ctx, backlogQuery, enroll.ItemPending, enroll.ItemRetrying)
 		var counts []statusCount
 		if err == nil {
 			counts, err = scanRows(rows, (*statusCount).fields)
@@ -119,8 +128,7 @@ func (db *DB) Backlog(ctx context.Context) (Backlog, error) {
 		if b.Pending+b.Retrying == 0 {
 			return nil
 		}
-		err = tx.QueryRowContext(ctx, `SELECT created_at FROM items WHERE status IN ($1, $2) ORDER BY created_at LIMIT 1`,
-			enroll.ItemPending, enroll.ItemRetrying).Scan(&b.Oldest)
+		err = tx.QueryRowContext(ctx, oldestWaitingQuery, enroll.ItemPending, enroll.ItemRetrying).Scan(&b.Oldest)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("find the oldest waiting item: %w", err)
 		}
@@ -133,7 +141,7 @@ func (db *DB) Backlog(ctx context.Context) (Backlog, error) {
 // there has been none.
 func (db *DB) LastAttempt(ctx context.Context) (AttemptRecord, bool, error) {
 	var a AttemptRecord
-	err := db.sql.QueryRowContext(ctx, `SELECT `+attemptColumns+` FROM attempts ORDER BY id DESC LIMIT 1`).Scan(a.fields()...)
+	err := db.sql.QueryRowContext(ctx, lastAttemptQuery).Scan(a.fields()...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return a, false, nil
