@@ -1,6 +1,8 @@
-// Package jobs runs the durable enrollment jobs: one job per item, stored in
-// the same database as the orders so that saving an order and enqueueing its
-// enrollments commit together.
+// Package jobs runs the durable enrollment jobs: one job per group of items
+// stored together with the same SKU (at most BatchSize items), kept in the
+// same database as the orders so that saving an order and enqueueing its
+// enrollments commit together. A queue owns every goroutine it starts: Stop
+// ends them all before it returns.
 package jobs
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -95,9 +98,13 @@ func (o *Options) defaults() {
 // Queue enqueues and works enrollment jobs.
 type Queue struct {
 	client      *river.Client[*sql.Tx]
+	worker      *Worker // nil on an insert-only queue
 	maxAttempts int
 	batchSize   int
-	working     bool
+
+	mu       sync.Mutex
+	stopWake context.CancelFunc // ends the wake loop; nil while it does not run
+	loops    sync.WaitGroup     // the queue's own goroutines (River waits for its own)
 }
 
 // driver picks the queue's driver for the store's backend. Both work on
@@ -144,7 +151,7 @@ func PendingMigrations(ctx context.Context, db *store.DB) (int, error) {
 func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	opts.defaults()
 	cfg := &river.Config{
-		Logger:               opts.Logger.With("component", "queue"),
+		Logger:               riverLogger(opts.Logger),
 		MaxAttempts:          opts.MaxAttempts + extraJobAttempts,
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.RescueAfter,
@@ -157,13 +164,13 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	// the worker itself marks it failed once the budget is spent.
 	q := &Queue{maxAttempts: opts.MaxAttempts + extraJobAttempts, batchSize: opts.BatchSize}
 	if opts.Workers > 0 && lms != nil {
+		q.worker = &Worker{db: db, lms: lms, opts: opts, wake: make(chan struct{}, 1)}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &Worker{db: db, lms: lms, opts: opts})
+		river.AddWorker(workers, q.worker)
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
-		q.working = true
 	}
-	client, err := river.NewClient(driver(db, q.working), cfg)
+	client, err := river.NewClient(driver(db, q.worker != nil), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create job queue: %w", err)
 	}
@@ -190,24 +197,41 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, groups [][]int64) error
 	return nil
 }
 
-// Start runs the workers until Stop. It does nothing on an insert-only queue.
+// Start runs the workers, and the loop that wakes waiting jobs when the LMS
+// answers again, until Stop (or until ctx ends). It does nothing on an
+// insert-only queue.
 func (q *Queue) Start(ctx context.Context) error {
-	if !q.working {
+	if q.worker == nil {
 		return nil
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
+	}
+	if q.stopWake == nil {
+		wakeCtx, cancel := context.WithCancel(ctx)
+		q.stopWake = cancel
+		q.loops.Go(func() { q.worker.wakeLoop(wakeCtx, q.client) })
 	}
 	return nil
 }
 
-// Stop stops fetching jobs and gives running ones a few seconds to finish;
-// then it cancels them (they run again at the next start) and waits for
-// them to return, at most until ctx ends.
+// Stop ends the wake loop, stops fetching jobs and gives running ones a few
+// seconds to finish; then it cancels them (they run again at the next
+// start) and waits for them to return, at most until ctx ends. Once it has
+// returned nil, nothing the queue started is left running.
 func (q *Queue) Stop(ctx context.Context) error {
-	if !q.working {
+	if q.worker == nil {
 		return nil
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopWake != nil {
+		q.stopWake()
+		q.stopWake = nil
+	}
+	q.loops.Wait() // the loop returns as soon as its context ends
 	soft, cancel := context.WithTimeout(ctx, softStopTimeout)
 	defer cancel()
 	if err := q.client.Stop(soft); err == nil {

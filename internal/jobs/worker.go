@@ -40,8 +40,9 @@ type Worker struct {
 	lms  *edx.Client
 	opts Options
 
-	lmsTrouble atomic.Bool  // a call failed for want of the LMS since the last answered one
-	lastWake   atomic.Int64 // when waiting jobs were last woken, in Unix nanoseconds
+	lmsTrouble atomic.Bool   // a call failed for want of the LMS since the last answered one
+	wake       chan struct{} // holds one request to wake waiting jobs; the queue's wake loop takes it
+	lastWake   time.Time     // when waiting jobs were last woken; the wake loop's own
 }
 
 // NextRetry spaces transient failures out exponentially. A job rescued
@@ -84,10 +85,11 @@ type outcome struct {
 
 // Work makes one attempt at enrolling each of the job's items that is not
 // done, together with other pending items of the same SKUs that no job
-// holds (up to BatchSize per call), and records every item's outcome.
+// holds (up to BatchSize per call), and records each item's outcome. An
+// item left without a final answer is given back unrecorded when it is
+// another job's, or when the queue is stopping: its own job runs again.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	w.holdForIngest(ctx)
-	w.db.Prepare(ctx)
 	items, extra, busy, err := w.claim(ctx, job.Args.ItemIDs)
 	if err != nil {
 		return w.storeTrouble(ctx, err)
@@ -97,7 +99,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return snoozeIf(busy)
 	}
 	outs := w.attempt(ctx, all)
-	w.noteLMS(ctx, outs)
+	w.noteLMS(outs)
 	// Shutting down mid-call: what did not get a final answer runs again at
 	// the next start, without using an attempt.
 	interrupted := errors.Is(ctx.Err(), context.Canceled)
@@ -133,12 +135,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	// Recorded even when the job's own context has run out.
 	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
-		w.release(ctx, all)
+		w.release(ctx, itemIDs(all))
 		return w.storeTrouble(ctx, err)
 	}
 	w.count(attempts)
-	if err := w.db.Release(context.WithoutCancel(ctx), release); err != nil {
-		return w.storeTrouble(ctx, err)
+	if err := w.release(ctx, release); err != nil {
+		return river.JobSnooze(time.Second) // as storeTrouble does; release said why
 	}
 	switch {
 	case again:
@@ -152,10 +154,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 }
 
 // noteLMS watches the LMS through a job's outcomes: once it answers again
-// after failing (no answer, or a 5xx), the jobs waiting for a retry are
-// woken, so that their items need not wait out their backoff (up to
-// MaxRetryDelay) although the LMS could take them now.
-func (w *Worker) noteLMS(ctx context.Context, outs []outcome) {
+// after failing (no answer, or a 5xx), it asks the wake loop to wake the
+// jobs waiting for a retry, so that their items need not wait out their
+// backoff (up to MaxRetryDelay) although the LMS could take them now.
+func (w *Worker) noteLMS(outs []outcome) {
 	answered := false
 	for _, o := range outs {
 		if o.name == enroll.OutcomeRetry && (o.httpStatus == 0 || o.httpStatus >= 500) {
@@ -167,36 +169,53 @@ func (w *Worker) noteLMS(ctx context.Context, outs []outcome) {
 	if !answered || !w.lmsTrouble.CompareAndSwap(true, false) {
 		return
 	}
-	if client, err := river.ClientFromContextSafely[*sql.Tx](ctx); err == nil {
-		go w.wakeRetrying(client)
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake is asked for already
+	}
+}
+
+// wakeLoop wakes the jobs waiting for a retry whenever noteLMS asks, until
+// ctx ends. The queue runs it from Start to Stop.
+func (w *Worker) wakeLoop(ctx context.Context, client *river.Client[*sql.Tx]) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+			w.wakeRetrying(ctx, client)
+		}
 	}
 }
 
 // wakePage is how many waiting jobs one listing returns.
 const wakePage = 1000
 
+// wakeTimeout bounds one wake.
+const wakeTimeout = time.Minute
+
 // wakeRetrying makes the enrollment jobs waiting for a retry run now. It
 // does so at most once per RetryDelay, so that an LMS that comes and goes
 // does not spend the items' attempts faster than their backoff would.
-func (w *Worker) wakeRetrying(client *river.Client[*sql.Tx]) {
+func (w *Worker) wakeRetrying(ctx context.Context, client *river.Client[*sql.Tx]) {
 	now := time.Now()
-	last := w.lastWake.Load()
-	if last != 0 && now.Sub(time.Unix(0, last)) < w.opts.RetryDelay || !w.lastWake.CompareAndSwap(last, now.UnixNano()) {
+	if !w.lastWake.IsZero() && now.Sub(w.lastWake) < w.opts.RetryDelay {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	w.lastWake = now
+	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
 	defer cancel()
 	params := river.NewJobListParams().Kinds(Args{}.Kind()).States(rivertype.JobStateRetryable).First(wakePage)
 	woken := 0
 	for {
 		res, err := client.JobList(ctx, params)
 		if err != nil {
-			w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
+			w.wakeStopped(ctx, err, woken)
 			return
 		}
 		for _, job := range res.Jobs {
 			if _, err := client.JobRetry(ctx, job.ID); err != nil {
-				w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
+				w.wakeStopped(ctx, err, woken)
 				return
 			}
 			woken++
@@ -207,6 +226,16 @@ func (w *Worker) wakeRetrying(client *river.Client[*sql.Tx]) {
 		params = params.After(res.LastCursor)
 	}
 	w.opts.Logger.InfoContext(ctx, "the LMS answers again: waiting enrollments are retried now", "jobs", woken)
+}
+
+// wakeStopped reports a wake that could not finish; the jobs it did not
+// wake run at the end of their backoff. Stopping the queue ends a wake
+// without a word.
+func (w *Worker) wakeStopped(ctx context.Context, err error, woken int) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
 }
 
 // holdPoll is how often a held job looks whether ingest has quietened.
@@ -242,14 +271,11 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	var claimed, more []int64
 	defer func() {
 		if err != nil { // what was claimed is free again for the next try
-			w.db.Release(context.WithoutCancel(ctx), append(claimed, more...))
+			w.release(ctx, append(claimed, more...))
 		}
 	}()
 	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
-	todo := make([]int64, len(items))
-	for i, it := range items {
-		todo[i] = it.ItemID
-	}
+	todo := itemIDs(items)
 	claimed, err = w.db.Claim(ctx, todo, w.opts.RescueAfter)
 	if err != nil {
 		return nil, nil, false, err
@@ -277,15 +303,25 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	return items, extra, busy, nil
 }
 
-// release gives back the claims of items whose attempt could not be
-// recorded; if the database is down this fails too, and they are free once
-// their claims expire.
-func (w *Worker) release(ctx context.Context, items []store.Work) {
+// release gives back claims without recording an attempt. Should that fail
+// (the database is down), the items stay claimed, and no job takes them,
+// until their claims expire, RescueAfter after they were taken: the error
+// is logged with their ids, and returned.
+func (w *Worker) release(ctx context.Context, ids []int64) error {
+	err := w.db.Release(context.WithoutCancel(ctx), ids)
+	if err != nil {
+		w.opts.Logger.ErrorContext(ctx, "enrollment claims not released: the items wait until their claims expire",
+			"item_ids", ids, "claims_expire_within", w.opts.RescueAfter.String(), "error", err)
+	}
+	return err
+}
+
+func itemIDs(items []store.Work) []int64 {
 	ids := make([]int64, len(items))
 	for i, it := range items {
 		ids[i] = it.ItemID
 	}
-	w.db.Release(context.WithoutCancel(ctx), ids)
+	return ids
 }
 
 // storeTrouble runs the job again shortly when the database failed it (a
@@ -331,9 +367,10 @@ func (w *Worker) log(ctx context.Context, it store.Work, a store.Attempt) {
 		slog.Int("http_status", a.HTTPStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
 }
 
-// attempt tries every item once: items that cannot be enrolled fail at
-// once, the others are enrolled course by course, BatchSize learners per
-// call. It returns one outcome per item.
+// attempt tries every item once: an item whose course cannot be found now
+// (no email, no SKU, a failed course lookup) gets its outcome at once, the
+// others are enrolled course by course, BatchSize learners per call. It
+// returns one outcome per item.
 func (w *Worker) attempt(ctx context.Context, items []store.Work) []outcome {
 	outs := make([]outcome, len(items))
 	byCourse := map[string][]int{}

@@ -50,12 +50,16 @@ func (f *fixture) startWith(t *testing.T, opts jobs.Options) *jobs.Queue {
 	db, lms := f.db, f.lms
 	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret,
 		SKUPrefix: "sku/", Timeout: 10 * time.Second})
-	opts.Workers = 2
+	if opts.Workers == 0 {
+		opts.Workers = 2
+	}
 	if opts.RetryDelay == 0 {
 		opts.RetryDelay, opts.MaxRetryDelay = 10*time.Millisecond, 50*time.Millisecond
 	}
 	opts.AutoEnroll, opts.PollInterval, opts.JobTimeout = true, 20*time.Millisecond, 30*time.Second
-	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	queue, err := jobs.New(db, client, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +67,31 @@ func (f *fixture) startWith(t *testing.T, opts jobs.Options) *jobs.Queue {
 	if err := queue.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		queue.Stop(ctx)
-	})
+	t.Cleanup(func() { stop(t, queue) })
 	return queue
+}
+
+// stop stops a queue, failing the test if it does not stop cleanly.
+func stop(t *testing.T, q *jobs.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Errorf("stop the queue: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// within 20 s (far beyond what any of these tests needs).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // order stores a new order with the given items and enqueues them.
@@ -227,7 +250,10 @@ func TestThrottleIsNotAFailedAttempt(t *testing.T) {
 		if it.Attempts != 1 {
 			t.Errorf("counted attempts = %d; want 1 (throttled calls do not count)", it.Attempts)
 		}
-		attempts, _ := f.db.Attempts(context.Background(), it.ID)
+		attempts, err := f.db.Attempts(context.Background(), it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		throttled := 0
 		for _, a := range attempts {
 			if a.Outcome == "throttled" {
@@ -310,23 +336,29 @@ func TestBackoff(t *testing.T) {
 func TestShutdownInterruptsSlowCallAndRetriesAfterRestart(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 3)
-		f.lms.SetDelay(time.Minute)
+		held := make(chan edxtest.Call, 1)
+		f.lms.SetHold(func(r *http.Request, c edxtest.Call) {
+			held <- c
+			<-r.Context().Done() // answered only once the receiver has given up on it
+		})
 		id := f.order(t, item("course-v1:Org+Slow+1", "slow@example.com"))
-		deadline := time.Now().Add(20 * time.Second)
-		for f.lms.TokenRequests() == 0 { // the hanging bulk enroll call follows the token
-			if time.Now().After(deadline) {
-				t.Fatal("the job never called the LMS")
+		select {
+		case c := <-held:
+			if len(c.Identifiers) != 1 || c.Identifiers[0] != "slow@example.com" {
+				t.Fatalf("held call %+v; want the order's learner", c)
 			}
-			time.Sleep(20 * time.Millisecond)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the job never called bulk enroll")
 		}
-		if err := f.queue.Stop(context.Background()); err != nil {
+		f.lms.SetHold(nil)
+		stop(t, f.queue)
+		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
+		if err != nil {
 			t.Fatal(err)
 		}
-		o, _ := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
 		if it := o.Items[0]; it.Status != enroll.ItemPending || it.Attempts != 0 {
 			t.Fatalf("after an interrupted call: %+v; want pending, no attempt used", it)
 		}
-		f.lms.SetDelay(0)
 		f.queue = f.start(t, 3)
 		if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
 			t.Fatalf("after restart: %+v", o.Items[0])
@@ -382,18 +414,19 @@ func TestPostgresWorkersWokenByNotify(t *testing.T) {
 	if err := workers.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { workers.Stop(context.Background()) })
-	intake, err := jobs.New(db, nil, jobs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second) // let the workers' first poll and LISTEN happen
+	t.Cleanup(func() { stop(t, workers) })
+	// Start has returned: the workers listen already (River's producers
+	// LISTEN before Start returns), and have made their first poll.
 	for i := range 3 {
-		// River sends at most one insert notification per queue per fetch
-		// cooldown (100 ms); orders further apart are each announced.
-		time.Sleep(250 * time.Millisecond)
+		// A client announces at most one insert per queue per fetch
+		// cooldown: each order is stored by an intake of its own, as by
+		// another process, so that each is announced.
+		intake, err := jobs.New(db, nil, jobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		start := time.Now()
-		_, err := db.SaveAccepted(ctx, store.Accepted{
+		_, err = db.SaveAccepted(ctx, store.Accepted{
 			Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
 			Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: int64(7000 + i), Paid: true,
 				Items: []enroll.Item{item("course-v1:Org+N+1", fmt.Sprintf("n%d@example.com", i))}},
@@ -445,7 +478,7 @@ func TestLearnersOfOneCourseShareACall(t *testing.T) {
 func TestBatchSizeCapsACall(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 3)
-		f.queue.Stop(context.Background())
+		stop(t, f.queue)
 		f.queue = f.startWith(t, jobs.Options{BatchSize: 2})
 		var items []enroll.Item
 		for i := range 5 {
@@ -469,7 +502,7 @@ func TestBatchSizeCapsACall(t *testing.T) {
 func TestJobsShareCallsForPendingItems(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 3)
-		f.queue.Stop(context.Background())
+		stop(t, f.queue)
 		intake, err := jobs.New(f.db, nil, jobs.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -512,20 +545,27 @@ func TestJobsGiveWayToIngest(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				f := newFixture(t, d, 3)
-				f.queue.Stop(context.Background())
+				stop(t, f.queue)
 				var busy atomic.Bool
+				var asked atomic.Int64 // IngestBusy is asked only by a job that is holding
 				busy.Store(true)
-				f.queue = f.startWith(t, jobs.Options{IngestBusy: busy.Load, MaxHold: tt.maxHold})
+				ingestBusy := func() bool { asked.Add(1); return busy.Load() }
+				f.queue = f.startWith(t, jobs.Options{IngestBusy: ingestBusy, MaxHold: tt.maxHold})
 				id := f.order(t, item("course-v1:Org+A+1", "held@example.com"))
 				if tt.quieten {
-					time.Sleep(300 * time.Millisecond)
-					if n := len(f.lms.Calls()); n != 0 {
-						t.Fatalf("%d LMS calls while ingest was busy; want none", n)
+					// The job has been picked up, and has found ingest busy
+					// several times, polling: it has not called the LMS.
+					waitFor(t, "the job to find ingest busy", func() bool { return asked.Load() >= 5 })
+					if n, tokens := len(f.lms.Calls()), f.lms.TokenRequests(); n != 0 || tokens != 0 {
+						t.Fatalf("%d bulk enroll calls and %d token requests while ingest was busy; want none", n, tokens)
 					}
 					busy.Store(false)
 				}
 				if o := f.settled(t, id); o.Items[0].Status != enroll.ItemEnrolled {
 					t.Fatalf("item %+v; want enrolled", o.Items[0])
+				}
+				if asked.Load() == 0 {
+					t.Error("the job never asked whether ingest was busy")
 				}
 			})
 		}
@@ -537,7 +577,7 @@ func TestJobsGiveWayToIngest(t *testing.T) {
 func TestLMSBackWakesWaitingItems(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 5)
-		f.queue.Stop(context.Background())
+		stop(t, f.queue)
 		f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
 		f.lms.SetDown(true)
 		waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))

@@ -87,8 +87,11 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
 }
 
 // RecordAttempts stores the attempts of one enrollment call (or job) and
-// their items' and orders' new statuses, in one transaction.
+// their items' and orders' new statuses, in one transaction, with prepared
+// statements on SQLite (from its second call on). Call it while holding no
+// transaction.
 func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
+	db.prepare(ctx)
 	now := db.now()
 	// Items, then orders, in id order: every process locks rows in the same
 	// order, so concurrent jobs cannot deadlock.

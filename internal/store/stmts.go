@@ -6,21 +6,25 @@ import (
 	"sync"
 )
 
-// stmtCache keeps the prepared statements of the hot paths. SQLite compiles
-// SQL text on every execution otherwise, about a quarter of the group-commit
-// writer's time; the pgx driver caches prepared statements by itself.
+// stmtCache keeps the prepared statements of the hot paths on SQLite: the
+// group-commit writer's and RecordAttempts'. SQLite compiles SQL text on
+// every execution otherwise, about a quarter of the writer's time; on
+// PostgreSQL the pgx driver caches prepared statements by itself, and the
+// cache is not used.
 //
 // A statement cannot be prepared while a transaction holds SQLite's only
 // connection, so a statement first seen inside a transaction runs unprepared
-// and is prepared by the next Prepare call, made between transactions.
+// and is prepared by the next call to prepare, which the writer makes after
+// each batch and RecordAttempts before its transaction.
 type stmtCache struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
 	missing map[string]bool
 }
 
-// stmt returns the transaction's copy of a prepared statement, or nil (and
-// notes the query for Prepare) when there is none yet.
+// stmt returns the transaction's copy of a prepared statement; nil on
+// PostgreSQL, and on SQLite when there is none yet (it notes the query for
+// prepare then).
 func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 	if db.dialect != SQLite {
 		return nil
@@ -38,9 +42,10 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 	return nil
 }
 
-// Prepare prepares the statements the hot paths have asked for. Call it
-// while holding no transaction.
-func (db *DB) Prepare(ctx context.Context) {
+// prepare prepares the statements the hot paths have asked for. Call it
+// while holding no transaction: with SQLite's one connection, it would wait
+// for itself. A statement that fails to prepare runs unprepared.
+func (db *DB) prepare(ctx context.Context) {
 	c := &db.stmtCache
 	c.mu.Lock()
 	missing := c.missing
@@ -49,7 +54,7 @@ func (db *DB) Prepare(ctx context.Context) {
 	for query := range missing {
 		s, err := db.sql.PrepareContext(ctx, query)
 		if err != nil {
-			continue // it runs unprepared, as before
+			continue // it runs unprepared; the next query that runs it asks again
 		}
 		c.mu.Lock()
 		if c.stmts == nil {

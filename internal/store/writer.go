@@ -22,8 +22,9 @@ const writeTimeout = 30 * time.Second
 // busy: under load, batches follow each other much closer than this.
 const busyWindow = 20 * time.Millisecond
 
-// Writer stores deliveries by group commit: a writer goroutine takes every
-// delivery waiting for it, stores them all in one transaction with a few
+// Writer stores deliveries by group commit: a writer goroutine takes the
+// deliveries waiting for it (at most maxBatch), stores them in one
+// transaction with a few
 // multi-row statements, enqueues their items, commits, and only then
 // answers each caller. Should the database refuse the batch, each delivery
 // is written alone, so that one bad delivery does not fail the others. Under
@@ -50,7 +51,8 @@ type writeRequest struct {
 }
 
 // NewWriter starts writers goroutines (one for SQLite, which has a single
-// writer anyway) that store at most maxBatch deliveries per transaction.
+// writer anyway) that store at most maxBatch deliveries per transaction,
+// until Close.
 func (db *DB) NewWriter(enqueue EnqueueFunc, writers, maxBatch int) *Writer {
 	if db.dialect == SQLite || writers < 1 {
 		writers = 1
@@ -81,9 +83,11 @@ func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 	return r.res.DeliveryID, r.err
 }
 
-// submit hands r to a writer goroutine and waits for its answer. Once
-// handed over, the delivery is written even if ctx ends: the caller only
-// stops waiting.
+// submit hands r to a writer goroutine and waits for its answer, or until
+// ctx ends. A delivery whose ctx has ended when its batch's transaction
+// begins is left out of it (its caller has given up, and the shop sends it
+// again); once its batch has begun, it is written even if ctx ends, and a
+// caller that stopped waiting does not learn it.
 func (w *Writer) submit(ctx context.Context, r *writeRequest) error {
 	w.mu.RLock()
 	if w.closed {
@@ -105,14 +109,15 @@ func (w *Writer) submit(ctx context.Context, r *writeRequest) error {
 	}
 }
 
-// Busy reports whether webhooks are waiting or were stored within the
-// last busyWindow: the enrollment workers of this process hold back while
-// it does (jobs.Options.IngestBusy).
+// Busy reports whether webhooks wait for a writer, or a batch began or
+// ended within the last busyWindow: the enrollment workers of this process
+// hold back while it does (jobs.Options.IngestBusy).
 func (w *Writer) Busy() bool {
 	return len(w.reqs) > 0 || time.Since(time.Unix(0, w.last.Load())) < busyWindow
 }
 
-// Close stops taking deliveries and waits until those taken are written.
+// Close stops taking deliveries, waits until every delivery taken has its
+// answer, and returns once the writer goroutines have ended.
 func (w *Writer) Close() {
 	w.mu.Lock()
 	if !w.closed {
@@ -123,6 +128,8 @@ func (w *Writer) Close() {
 	w.wg.Wait()
 }
 
+// loop writes batch after batch until Close; after each, it prepares the
+// statements the batch asked for, between transactions as prepare must be.
 func (w *Writer) loop() {
 	for first := range w.reqs {
 		batch := []*writeRequest{first}
@@ -141,7 +148,7 @@ func (w *Writer) loop() {
 		w.last.Store(time.Now().UnixNano())
 		w.write(batch)
 		w.last.Store(time.Now().UnixNano())
-		w.db.Prepare(context.Background())
+		w.db.prepare(context.Background())
 	}
 }
 
