@@ -23,49 +23,21 @@ type dbState struct {
 
 // readState counts items, jobs and attempts in the database.
 func readState(ctx context.Context, databaseURL string) (dbState, error) {
-	st := dbState{items: map[string]int{}, jobs: map[string]int{}}
+	st := dbState{items: map[string]int{}}
 	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 1})
 	if err != nil {
 		return st, fmt.Errorf("read the service's database: %w", err)
 	}
 	defer db.Close()
-	for _, q := range []struct {
-		query string
-		into  map[string]int
-	}{
-		{"SELECT status, count(*) FROM items GROUP BY status", st.items},
-		{"SELECT state, count(*) FROM river_job GROUP BY state", st.jobs},
-	} {
-		if err := countBy(ctx, db, q.query, q.into); err != nil {
-			return st, err
-		}
-	}
-	err = db.SQL().QueryRowContext(ctx, "SELECT count(*), coalesce(sum(CASE WHEN http_status = 429 THEN 1 ELSE 0 END), 0) FROM attempts").
-		Scan(&st.attempts, &st.throttled)
+	t, err := db.Tally(ctx)
 	if err != nil {
-		return st, fmt.Errorf("count attempts: %w", err)
+		return st, fmt.Errorf("read the service's database: %w", err)
 	}
+	for status, n := range t.Items {
+		st.items[string(status)] = n
+	}
+	st.jobs, st.attempts, st.throttled = t.Jobs, t.Attempts, t.Throttled
 	return st, nil
-}
-
-func countBy(ctx context.Context, db *store.DB, query string, into map[string]int) error {
-	rows, err := db.SQL().QueryContext(ctx, query)
-	if err != nil {
-		return fmt.Errorf("%s: %w", query, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var n int
-		if err := rows.Scan(&key, &n); err != nil {
-			return fmt.Errorf("%s: %w", query, err)
-		}
-		into[key] = n
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%s: %w", query, err)
-	}
-	return nil
 }
 
 // headroom is how close the run came to the service's limits that turn
@@ -80,24 +52,16 @@ type headroom struct {
 // readHeadroom reads the most tries of an item and the most snoozes of a
 // job. It looks at every job, so runs call it once, at the end.
 func readHeadroom(ctx context.Context, databaseURL string) (headroom, error) {
-	var h headroom
 	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 1})
 	if err != nil {
-		return h, fmt.Errorf("read the service's database: %w", err)
+		return headroom{}, fmt.Errorf("read the service's database: %w", err)
 	}
 	defer db.Close()
-	if err := db.SQL().QueryRowContext(ctx, "SELECT coalesce(max(tries), 0) FROM items").Scan(&h.maxTries); err != nil {
-		return h, fmt.Errorf("most tries of an item: %w", err)
+	h, err := db.Headroom(ctx)
+	if err != nil {
+		return headroom{}, fmt.Errorf("read the service's database: %w", err)
 	}
-	// River keeps a job's snoozes in its JSON metadata (JSONB on SQLite).
-	query := "SELECT coalesce(max(json_extract(metadata, '$.snoozes')), 0) FROM river_job"
-	if db.Dialect() == store.Postgres {
-		query = "SELECT coalesce(max((metadata->>'snoozes')::int), 0) FROM river_job"
-	}
-	if err := db.SQL().QueryRowContext(ctx, query).Scan(&h.maxSnoozes); err != nil {
-		return h, fmt.Errorf("most snoozes of a job: %w", err)
-	}
-	return h, nil
+	return headroom{maxTries: h.MaxTries, maxSnoozes: h.MaxSnoozes}, nil
 }
 
 // waiting counts the items that still wait for an enrollment.

@@ -6,12 +6,17 @@ import (
 	"io"
 	"time"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
 // seedChunk is how many orders one seeding transaction stores.
 const seedChunk = 5000
+
+// seedBodySize is the body size recorded for a seeded delivery, whose body
+// is not stored: about that of a Shopify order with two line items.
+const seedBodySize = 3200
 
 // seed stores n finished orders, each with two enrolled items and its
 // delivery (without a body), straight into the database rather than
@@ -41,35 +46,20 @@ func seed(ctx context.Context, databaseURL string, n int, progress io.Writer) er
 	return nil
 }
 
+// seedChunkOf stores the orders numbered from to to-1 as history.
 func seedChunkOf(ctx context.Context, db *store.DB, from, to int) error {
-	tx, err := db.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	now := time.Now().UTC()
+	history := make([]store.Accepted, 0, to-from)
 	for id := from; id < to; id++ {
-		var orderID int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
-			VALUES ('shopify', 'bench.myshopify.com', $1, $2, 'PROCESSED', $3, $3) RETURNING id`,
-			id, fmt.Sprintf("buyer%d@example.com", id), now).Scan(&orderID)
-		if err != nil {
-			return err
-		}
+		o := enroll.Order{Platform: enroll.Shopify, Source: "bench.myshopify.com", ID: int64(id),
+			Email: fmt.Sprintf("buyer%d@example.com", id), Paid: true}
 		for line, course := range []string{firstCourse, secondCourse} {
-			_, err := tx.ExecContext(ctx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, status,
-				attempts, tries, created_at, updated_at) VALUES ($1, $2, $3, $4, $3, 'enrolled', 1, 1, $5, $5)`,
-				orderID, line+1, course, fmt.Sprintf("learner%d-%d@example.com", id, line), now)
-			if err != nil {
-				return err
-			}
+			o.Items = append(o.Items, enroll.Item{LineItemID: int64(line + 1), SKU: course,
+				Email: fmt.Sprintf("learner%d-%d@example.com", id, line)})
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
-			body_size, body_sha256, status, reason, order_id) VALUES ($1, 'shopify', 'bench.myshopify.com',
-			'/webhooks/shopify/order/create', '127.0.0.1', '{}', 3200, '', 200, '', $2)`, now, orderID)
-		if err != nil {
-			return err
-		}
+		history = append(history, store.Accepted{Order: o, Delivery: store.Delivery{ReceivedAt: now,
+			Platform: enroll.Shopify, Source: o.Source, Path: "/webhooks/shopify/order/create", SourceIP: "127.0.0.1",
+			DeclaredSize: seedBodySize, Status: 200}})
 	}
-	return tx.Commit()
+	return db.SaveHistory(ctx, history)
 }
