@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,6 +79,19 @@ func (p *proxy) down() {
 	p.conns = nil
 }
 
+// waitUntil polls cond until it holds, and fails the test, saying what it
+// waited for, if it does not within a minute.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func ready(s *service) int {
 	resp, err := http.Get(s.url + "/readyz")
 	if err != nil {
@@ -138,12 +153,15 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
-	p.down()
-	time.Sleep(time.Second)
-	if got := ready(s); got != http.StatusServiceUnavailable {
-		t.Errorf("/readyz during the outage = %d; want 503", got)
+	count := func(status int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return statuses[status]
 	}
+	waitUntil(t, "webhooks acknowledged before the outage", func() bool { return count(200) >= 20 })
+	p.down()
+	waitUntil(t, "a webhook answered 503 during the outage", func() bool { return count(http.StatusServiceUnavailable) > 0 })
+	waitUntil(t, "/readyz to answer 503 during the outage", func() bool { return ready(s) == http.StatusServiceUnavailable })
 	p.up(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for ready(s) != 200 {
@@ -239,7 +257,8 @@ func TestSQLiteLockedByAnotherProcess(t *testing.T) {
 
 // The LMS answers 503, then stops answering in time, then refuses
 // connections, over several retries: when it is back, every item is
-// enrolled with no operator action and none is marked failed.
+// enrolled with no operator action and none is marked failed. Each phase
+// lasts until the receiver has recorded an attempt that failed its way.
 func TestLMSOutagePhases(t *testing.T) {
 	lms := edxtest.New(t)
 	lmsURL, _ := url.Parse(lms.URL)
@@ -249,49 +268,87 @@ func TestLMSOutagePhases(t *testing.T) {
 	e["WEBHOOK_RECEIVER_LMS_TIMEOUT"] = "300ms"
 	e["WEBHOOK_RECEIVER_RETRY_DELAY"] = "100ms"
 	s := serve(t, e)
-
-	lms.SetDown(true) // 503
-	var emails []string
-	for i := range 10 {
-		emails = append(emails, fmt.Sprintf("out%d@example.com", i))
-		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
-			shopifyOrder(int64(30000+i), "course-v1:Org+Phases+1", emails[i])); got != 200 {
-			t.Fatalf("order %d: %d", i, got)
-		}
-	}
-	time.Sleep(time.Second)
-	lms.SetDown(false)
-	lms.SetDelay(time.Second) // answers too late
-	time.Sleep(time.Second)
-	lms.SetDelay(0)
-	p.down() // connection refused
-	time.Sleep(time.Second)
-	p.up(t)
-
-	// The fake LMS may have enrolled a learner whose answer was lost; what
-	// counts is that the receiver records every item enrolled.
+	// The test reads the service's database beside it, as an operator's
+	// commands do.
 	db, err := store.Open(context.Background(), e["WEBHOOK_RECEIVER_DATABASE_URL"], store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	outcomes := map[string]int{}
-	deadline := time.Now().Add(time.Minute)
-	for i := range emails {
-		o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(30000+i))
-		for err == nil && o.Items[0].Status != enroll.ItemEnrolled && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-			o, err = db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(30000+i))
-		}
-		if err != nil || o.Items[0].Status != enroll.ItemEnrolled {
-			t.Fatalf("order %d: %+v, %v; want enrolled", i, o, err)
-		}
-		attempts, _ := db.Attempts(context.Background(), o.Items[0].ID)
-		for _, a := range attempts {
-			outcomes[string(a.Outcome)]++
+
+	const orders = 10
+	lms.SetDown(true) // 503
+	for i := range orders {
+		if got := s.postShopify(t, "first.myshopify.com", "shopify-webhook-secret",
+			shopifyOrder(int64(30000+i), "course-v1:Org+Phases+1", fmt.Sprintf("out%d@example.com", i))); got != 200 {
+			t.Fatalf("order %d: %d", i, got)
 		}
 	}
-	if outcomes["retry"] < 3 || outcomes["failed"] != 0 {
+	// attempts returns the attempts recorded so far for the orders' items,
+	// and the items.
+	attempts := func() ([]store.Attempt, []store.ItemRecord) {
+		var as []store.Attempt
+		var items []store.ItemRecord
+		for i := range orders {
+			o, err := db.FindOrder(context.Background(), enroll.Shopify, "first.myshopify.com", int64(30000+i))
+			if err != nil {
+				t.Fatalf("order %d: %v", i, err)
+			}
+			a, err := db.Attempts(context.Background(), o.Items[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as, items = append(as, a...), append(items, o.Items[0])
+		}
+		return as, items
+	}
+	recorded := func(match func(store.Attempt) bool) func() bool {
+		return func() bool {
+			as, _ := attempts()
+			return slices.ContainsFunc(as, match)
+		}
+	}
+	waitUntil(t, "an attempt answered 503 while the LMS is down",
+		recorded(func(a store.Attempt) bool { return a.HTTPStatus == http.StatusServiceUnavailable }))
+
+	lms.SetDown(false)
+	// Answers too late: each call is held until the receiver gives up on it.
+	abandoned := make(chan struct{}, 1)
+	lms.SetHold(func(r *http.Request, _ edxtest.Call) {
+		<-r.Context().Done()
+		select {
+		case abandoned <- struct{}{}:
+		default:
+		}
+	})
+	waitUntil(t, "an attempt with no answer in time", recorded(func(a store.Attempt) bool {
+		return a.HTTPStatus == 0 && strings.Contains(a.Detail, "no answer within")
+	}))
+	select { // the LMS sees the call given up, too
+	case <-abandoned:
+	case <-time.After(time.Minute):
+		t.Fatal("an attempt timed out, but the LMS saw no call given up")
+	}
+	lms.SetHold(nil)
+
+	p.down() // connection refused
+	waitUntil(t, "an attempt refused a connection", recorded(func(a store.Attempt) bool {
+		return a.HTTPStatus == 0 && strings.Contains(a.Detail, "connection refused")
+	}))
+	p.up(t)
+
+	// The fake LMS may have enrolled a learner whose answer was lost; what
+	// counts is that the receiver records every item enrolled.
+	waitUntil(t, "every item enrolled once the LMS is back", func() bool {
+		_, items := attempts()
+		return !slices.ContainsFunc(items, func(it store.ItemRecord) bool { return it.Status != enroll.ItemEnrolled })
+	})
+	as, _ := attempts()
+	outcomes := map[enroll.Outcome]int{}
+	for _, a := range as {
+		outcomes[a.Outcome]++
+	}
+	if outcomes[enroll.OutcomeRetry] < 3 || outcomes[enroll.OutcomeFailed] != 0 {
 		t.Errorf("attempt outcomes %v; want retries through the outage and no failure", outcomes)
 	}
 	t.Logf("attempt outcomes: %v", outcomes)
