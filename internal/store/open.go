@@ -48,9 +48,9 @@ type Options struct {
 	Existing bool
 }
 
-// ErrNoDatabase means the database URL names no database of ours: a
-// SQLite file that does not exist, or (HasSchema) a database without the
-// receiver's tables.
+// ErrNoDatabase means that the SQLite file Open was told to find
+// (Options.Existing) does not exist. (A database without the receiver's
+// tables is told by HasSchema.)
 var ErrNoDatabase = errors.New("no database here")
 
 // ErrNoDirectory means the directory of a SQLite file does not exist;
