@@ -5,6 +5,8 @@
 // accepting every setting name of the Django "Open edX Webhook Receiver" so
 // the binary is a drop-in replacement.
 //
+// Every setting is one row of the table in settings.go, which the loaders,
+// the defaults, the checks and the README's configuration table all read.
 // The environment is passed in as a getenv function; this package never
 // reads the process environment itself.
 package config
@@ -226,7 +228,8 @@ func siteKey(source string) string {
 }
 
 // Warnings describes settings that are valid but probably not what the
-// operator wants.
+// operator wants. (Load adds its own: ignored keys of the Django app's
+// file, and the like.)
 func (c Config) Warnings() []string {
 	var w []string
 	if len(c.Shopify) == 0 && len(c.WooCommerce) == 0 {

@@ -39,15 +39,16 @@ func (l *loader) value(name string) string {
 // lookup returns the value of the first of the setting's variables that
 // is set, and that variable's name, or "", "". A secret may instead be
 // given as NAME_FILE, the path of a file holding it. ok is false when a
-// problem was recorded; the value then must not be used. Values are never
-// quoted in errors.
+// problem was recorded (which never quotes the value); the value then must
+// not be used.
 func (l *loader) lookup(s *setting) (value, name string, ok bool) {
 	if s.kind.secret() {
 		value, name, ok = l.secret(s.names()...)
 	} else {
+		ok = true
 		for _, n := range s.names() {
 			if v := l.value(n); v != "" {
-				value, name, ok = v, n, true
+				value, name = v, n
 				break
 			}
 		}
@@ -58,7 +59,7 @@ func (l *loader) lookup(s *setting) (value, name string, ok bool) {
 			value = s.legacyValue(value)
 		}
 	}
-	return value, name, ok || name == ""
+	return value, name, ok
 }
 
 // secret is lookup for secrets, which are not trimmed.
@@ -194,6 +195,7 @@ func UnknownVariables(names []string) []string {
 			candidates = append(candidates, n)
 			if s.kind != nil && s.kind.secret() {
 				known[n+"_FILE"] = true
+				candidates = append(candidates, n+"_FILE")
 			}
 		}
 	}

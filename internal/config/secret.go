@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// Secret is a setting that must never be printed: signing secrets and the
-// OAuth2 client secret. Every way of formatting or marshalling it prints
-// "[redacted]" (or "" when it is empty, so a missing secret is visible);
-// Value returns the real value.
+// Secret is a setting that must never be printed: the webhook signing
+// secrets, the OAuth2 client secret and the console's password hash. Every
+// fmt verb, and the JSON and YAML encoders, print "[redacted]" (or "" when
+// it is empty, so a missing secret is visible); Value returns the real
+// value.
 type Secret string
 
 const redacted = "[redacted]"

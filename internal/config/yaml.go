@@ -10,8 +10,10 @@ import (
 )
 
 // decodeError says what a value should have been. The decoders of our own
-// types (yamlBool, secretList) say it themselves; the YAML library's own
-// messages are replaced, and never quote a string, which may be a secret.
+// types (yamlBool, secretList) say it themselves; the YAML library's type
+// errors, which quote the value, are replaced by errors that quote only
+// the value given to a number setting, never that of a string setting (it
+// may be a secret).
 func decodeError(n *yaml.Node, t reflect.Type, err error) error {
 	var typeErr *yaml.TypeError
 	if !errors.As(err, &typeErr) {
