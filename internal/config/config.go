@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
 // Shop is a Shopify shop allowed to send webhooks.
@@ -209,23 +211,10 @@ func siteIndex(sites []Site, source string) int {
 	return -1
 }
 
-func shopKey(domain string) string {
-	return strings.ToLower(strings.TrimSpace(domain))
-}
+// shopKey and siteKey are enroll's one rule for two names of one shop.
+func shopKey(domain string) string { return enroll.SourceKey(enroll.Shopify, domain) }
 
-// siteKey is the form in which two site URLs compare equal.
-func siteKey(source string) string {
-	source = strings.TrimSpace(source)
-	u, err := url.Parse(source)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return strings.TrimSuffix(source, "/")
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	u.Host = strings.ToLower(u.Host)
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
-	return u.String()
-}
+func siteKey(source string) string { return enroll.SourceKey(enroll.WooCommerce, source) }
 
 // Warnings describes settings that are valid but probably not what the
 // operator wants. (Load adds its own: ignored keys of the Django app's
