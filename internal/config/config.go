@@ -77,6 +77,9 @@ type Config struct {
 	MaxAttempts int
 	// MaxBodyBytes caps the size of a webhook body.
 	MaxBodyBytes int64
+	// MaxInflightBytes caps the webhook body bytes held in memory at once;
+	// past it, webhooks are answered 503 with Retry-After.
+	MaxInflightBytes int64
 	// TrustedProxies may set X-Forwarded-For; single IPs are /32 or /128.
 	TrustedProxies []netip.Prefix
 	// Workers is the number of concurrent enrollment jobs in this process;

@@ -92,6 +92,12 @@ var settings = []setting{
 	{key: "max_body_bytes", env: "WEBHOOK_RECEIVER_MAX_BODY_BYTES", def: "5242880",
 		doc:  "Larger webhook bodies get 413",
 		kind: integer(func(c *Config) *int64 { return &c.MaxBodyBytes }, positive)},
+	{key: "max_inflight_bytes", env: "WEBHOOK_RECEIVER_MAX_INFLIGHT_BYTES", def: "33554432",
+		doc: "Webhook body bytes this process reads or holds at once (32 MiB); past it, webhooks get 503 with " +
+			"`Retry-After` (shops deliver them again). A quarter of it, or what is left over one largest body if that is " +
+			"less, is kept for bodies of 64 KiB or less, so that large bodies cannot crowd out orders. At least " +
+			"`WEBHOOK_RECEIVER_MAX_BODY_BYTES`",
+		kind: integer(func(c *Config) *int64 { return &c.MaxInflightBytes }, positive)},
 	{key: "trusted_proxies", env: "WEBHOOK_RECEIVER_TRUSTED_PROXIES", showDef: "none",
 		doc:  "Comma-separated IPs/CIDRs (a YAML list in the file) whose `X-Forwarded-For` is believed for the source IP",
 		kind: prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},

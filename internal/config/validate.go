@@ -31,6 +31,10 @@ func (c Config) Validate() error {
 		bad(c.Source("rescue_after"), fmt.Errorf("must be longer than a job may run (4 × WEBHOOK_RECEIVER_LMS_TIMEOUT = %s), got %q",
 			c.JobTimeout(), c.RescueAfter))
 	}
+	if c.MaxBodyBytes > 0 && c.MaxInflightBytes > 0 && c.MaxInflightBytes < c.MaxBodyBytes {
+		bad(c.Source("max_inflight_bytes"), fmt.Errorf("must be at least WEBHOOK_RECEIVER_MAX_BODY_BYTES (%d), got \"%d\"",
+			c.MaxBodyBytes, c.MaxInflightBytes))
+	}
 	if c.Admin.Enabled() && strings.TrimSpace(c.Admin.User) == "" {
 		bad(c.Source("admin.user"), errors.New("must not be empty"))
 	}

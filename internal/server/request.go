@@ -1,23 +1,118 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// maskedHeaders never reach the database with their values.
-var maskedHeaders = []string{shopifySignatureHeader, wooSignatureHeader, "Authorization", "Cookie"}
+// credentialWords mark a header whose value is a credential, by its name
+// (case-insensitive): such values never reach the database.
+var credentialWords = []string{"auth", "token", "key", "secret", "password", "session", "cookie", "signature", "hmac"}
 
+const masked = "[masked]"
+
+func isCredential(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range credentialWords {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskHeaders returns the headers of an authenticated request as stored:
+// all of them, with every credential masked.
 func maskHeaders(h http.Header) http.Header {
 	out := h.Clone()
-	for _, name := range maskedHeaders {
-		if _, ok := out[name]; ok {
-			out[name] = []string{"[masked]"}
+	for name := range out {
+		if isCredential(name) {
+			out[name] = []string{masked}
 		}
 	}
 	return out
+}
+
+// Limits on what an unauthenticated request leaves in the database.
+const (
+	maxHeaderName  = 64
+	maxHeaderValue = 256
+	maxHeadersSize = 2048 // names and values together
+)
+
+// operatorHeaders returns the headers of a request that was not
+// authenticated as stored: only those that tell an operator which
+// platform, shop and client sent it (the platform's own X-Shopify-* and
+// X-WC-* headers, User-Agent, Content-Type, Content-Length), the first
+// value of each, cut to maxHeaderValue, maxHeadersSize in all, with
+// credentials masked. Anyone can send such a request with any headers.
+func operatorHeaders(h http.Header) http.Header {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		if operatorHeader(name) && len(name) <= maxHeaderName && len(h[name]) > 0 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	out, size := http.Header{}, 0
+	for _, name := range names {
+		v := masked
+		if !isCredential(name) {
+			v = printable(h[name][0], maxHeaderValue)
+		}
+		if size+len(name)+len(v) > maxHeadersSize {
+			continue
+		}
+		size += len(name) + len(v)
+		out[name] = []string{v}
+	}
+	return out
+}
+
+func operatorHeader(name string) bool {
+	name = http.CanonicalHeaderKey(name)
+	switch name {
+	case "User-Agent", "Content-Type", "Content-Length":
+		return true
+	}
+	return strings.HasPrefix(name, "X-Shopify-") || strings.HasPrefix(name, "X-Wc-")
+}
+
+// printable returns s for storing and showing although nobody vouches for
+// it: control characters, invisible formatting characters and bytes that
+// are not UTF-8 escaped as \xNN or \uNNNN, cut to at most max bytes (and an
+// ellipsis).
+func printable(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && width == 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case r == '\\':
+			piece = `\\`
+		case unicode.IsPrint(r):
+			piece = s[i : i+width]
+		case r < 0x100:
+			piece = fmt.Sprintf(`\x%02x`, r)
+		default:
+			piece = fmt.Sprintf(`\u%04x`, r)
+		}
+		if b.Len()+len(piece) > max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(piece)
+		i += width
+	}
+	return b.String()
 }
 
 // ClientIP is the peer address, or, when the peer is a trusted proxy, the

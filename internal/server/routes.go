@@ -9,8 +9,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST "+path, h)
 		mux.Handle("POST "+path+"/{$}", h)
 	}
-	webhook("/webhooks/shopify/order/create", handleShopifyOrder(d))
-	woo := handleWooCommerceOrder(d)
+	intake := newIntake(d)
+	webhook("/webhooks/shopify/order/create", intake.shopifyOrder())
+	woo := intake.wooCommerceOrder()
 	webhook("/webhooks/woocommerce/order/create", woo)
 	webhook("/webhooks/woocommerce/order/update", woo)
 	if d.Admin != nil {

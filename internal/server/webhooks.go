@@ -25,14 +25,30 @@ const (
 	wooSignatureHeader     = "X-Wc-Webhook-Signature"
 )
 
-func handleShopifyOrder(d Deps) http.Handler {
-	return webhookHandler(d, enroll.Shopify, func(in *incoming) answer {
+// intake is what the webhook endpoints share.
+type intake struct {
+	d Deps
+	// bodies bounds the bytes of bodies being read or held at once.
+	bodies *inflight
+}
+
+func newIntake(d Deps) *intake {
+	return &intake{d: d, bodies: newInflight(d.Config.MaxInflightBytes, d.Config.MaxBodyBytes)}
+}
+
+// Each handler answers what the headers can tell before it reads the body:
+// a request from no shop configured here costs no memory.
+
+func (k *intake) shopifyOrder() http.Handler {
+	d := k.d
+	return k.webhookHandler(enroll.Shopify, func(in *incoming) answer {
 		domain := in.header(shopifyDomainHeader)
 		if domain == "" {
 			return reject(http.StatusBadRequest, missingHeader, "missing X-Shopify-Shop-Domain header")
 		}
 		shop, ok := d.Config.Shop(domain)
 		if !ok {
+			in.source = printable(domain, maxSentSource)
 			return reject(http.StatusForbidden, unknownShop, "unknown shop domain")
 		}
 		in.source = shop.Domain
@@ -47,14 +63,18 @@ func handleShopifyOrder(d Deps) http.Handler {
 	})
 }
 
-func handleWooCommerceOrder(d Deps) http.Handler {
-	return webhookHandler(d, enroll.WooCommerce, func(in *incoming) answer {
+func (k *intake) wooCommerceOrder() http.Handler {
+	d := k.d
+	return k.webhookHandler(enroll.WooCommerce, func(in *incoming) answer {
 		mediaType, _, _ := mime.ParseMediaType(in.r.Header.Get("Content-Type"))
 		switch mediaType {
 		case "application/json", "":
 		case "application/x-www-form-urlencoded":
+			if a := in.readBody(); a.status != 0 {
+				return a
+			}
 			if form, err := url.ParseQuery(string(in.body)); err == nil && form.Has("webhook_id") {
-				d.Logger.Info("woocommerce ping", "webhook_id", form.Get("webhook_id"))
+				d.Logger.Info("woocommerce ping", "webhook_id", printable(form.Get("webhook_id"), 32))
 				return answer{status: http.StatusOK, code: metrics.Ping, done: true}
 			}
 			return reject(http.StatusBadRequest, badRequest, "form body without webhook_id: expected a JSON order")
@@ -67,6 +87,7 @@ func handleWooCommerceOrder(d Deps) http.Handler {
 		}
 		site, ok := d.Config.Site(source)
 		if !ok {
+			in.source = printable(source, maxSentSource)
 			return reject(http.StatusForbidden, unknownShop, "unknown webhook source")
 		}
 		in.source = strings.TrimRight(site.Source, "/")
@@ -86,6 +107,10 @@ func handleWooCommerceOrder(d Deps) http.Handler {
 		return in.accept(order, false)
 	})
 }
+
+// maxSentSource bounds the shop domain or site URL recorded when it is not
+// one configured here: anyone can send one.
+const maxSentSource = 200
 
 // answer is how a webhook request ends.
 type answer struct {
@@ -115,6 +140,7 @@ const (
 	tooLarge      = "too_large"
 	unpaid        = "unpaid"
 	storeError    = "store_error" // the database could not store the delivery
+	busy          = "busy"        // more body bytes in flight than MaxInflightBytes
 )
 
 // storeWait bounds how long a request waits for its delivery to be stored.
@@ -123,23 +149,34 @@ const (
 // stored, and the redelivery is then a duplicate.
 const storeWait = 5 * time.Second
 
+// busyRetryAfter is the Retry-After of a 503 for too many bytes in flight.
+const busyRetryAfter = "5"
+
 // incoming is one webhook request on its way through a handler.
 type incoming struct {
+	k        *intake
 	d        Deps
+	w        http.ResponseWriter
 	r        *http.Request
 	start    time.Time
 	delivery store.Delivery
 	source   string
 	body     []byte
+	// read tells that body holds the whole body.
+	read bool
+	// authenticated tells that the body's signature was verified.
+	authenticated bool
+	// held is what this request holds of the intake's body budget.
+	held int64
 }
 
-func webhookHandler(d Deps, p enroll.Platform, handle func(*incoming) answer) http.Handler {
+func (k *intake) webhookHandler(p enroll.Platform, handle func(*incoming) answer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := &incoming{d: d, r: r, start: time.Now(), delivery: store.Delivery{
-			ReceivedAt: d.Now(), Platform: p, Path: r.URL.Path,
-			SourceIP: ClientIP(r, d.Config.TrustedProxies), Headers: maskHeaders(r.Header),
+		in := &incoming{k: k, d: k.d, w: w, r: r, start: time.Now(), delivery: store.Delivery{
+			ReceivedAt: k.d.Now(), Platform: p, Path: r.URL.Path, SourceIP: ClientIP(r, k.d.Config.TrustedProxies),
 		}}
-		a := in.readBody(w)
+		defer in.releaseBody()
+		a := in.checkDeclaredSize()
 		if a.status == 0 {
 			a = handle(in)
 		}
@@ -149,32 +186,98 @@ func webhookHandler(d Deps, p enroll.Platform, handle func(*incoming) answer) ht
 
 func (in *incoming) header(name string) string { return strings.TrimSpace(in.r.Header.Get(name)) }
 
-// readBody reads the whole body unless it is over the limit.
-func (in *incoming) readBody(w http.ResponseWriter) answer {
-	limit := in.d.Config.MaxBodyBytes
-	overLimit := reject(http.StatusRequestEntityTooLarge, tooLarge, fmt.Sprintf("body larger than %d bytes", limit))
-	if in.r.ContentLength > limit {
+func (in *incoming) tooLarge() answer {
+	return reject(http.StatusRequestEntityTooLarge, tooLarge, fmt.Sprintf("body larger than %d bytes", in.d.Config.MaxBodyBytes))
+}
+
+// checkDeclaredSize refuses a body whose Content-Length is over the limit.
+func (in *incoming) checkDeclaredSize() answer {
+	if in.r.ContentLength > in.d.Config.MaxBodyBytes {
 		in.delivery.DeclaredSize = in.r.ContentLength
-		return overLimit
+		return in.tooLarge()
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, in.r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		in.delivery.DeclaredSize = limit + 1 // sent without a Content-Length: at least this
-		return overLimit
-	case err != nil:
-		return reject(http.StatusBadRequest, badRequest, "could not read the body")
-	}
-	in.body = body
 	return answer{}
 }
 
-// verify checks the signature header against every secret of the shop.
+// reserve takes n more bytes of the body budget for this request.
+func (in *incoming) reserve(n int64) bool {
+	if !in.k.bodies.reserve(in.held, n) {
+		return false
+	}
+	in.held += n
+	return true
+}
+
+func (in *incoming) releaseBody() {
+	in.body = nil
+	in.k.bodies.release(in.held)
+	in.held = 0
+}
+
+// minChunk is the first buffer of a body sent without Content-Length.
+const minChunk = 16 << 10
+
+// readBody reads the whole body unless it is over the limit, or over what
+// the body budget has room for: a body with a Content-Length reserves its
+// bytes before it is read, one without reserves as it is read.
+func (in *incoming) readBody() answer {
+	limit := in.d.Config.MaxBodyBytes
+	body := http.MaxBytesReader(in.w, in.r.Body, limit)
+	over := func(read int64) answer {
+		in.delivery.DeclaredSize = max(in.r.ContentLength, read)
+		return answer{status: http.StatusServiceUnavailable, code: busy,
+			reason: "too many webhook bytes being received at once: retry later"}
+	}
+	var buf []byte
+	if n := in.r.ContentLength; n >= 0 { // at most limit: checkDeclaredSize
+		if !in.reserve(n) {
+			return over(0)
+		}
+		buf = make([]byte, n)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return reject(http.StatusBadRequest, badRequest, "could not read the body")
+		}
+	} else {
+		for {
+			if len(buf) == cap(buf) { // grow: the old and the new buffer are both held while copying
+				old := int64(cap(buf))
+				grown := min(max(2*old, minChunk), limit+1) // room to see a body go over the limit
+				if !in.reserve(grown) {
+					return over(int64(len(buf)))
+				}
+				buf = append(make([]byte, 0, grown), buf...)
+				in.k.bodies.release(old)
+				in.held -= old
+			}
+			n, err := body.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			var tooBig *http.MaxBytesError
+			switch {
+			case err == io.EOF:
+			case errors.As(err, &tooBig):
+				in.delivery.DeclaredSize = limit + 1 // sent without a Content-Length: at least this
+				return in.tooLarge()
+			case err != nil:
+				return reject(http.StatusBadRequest, badRequest, "could not read the body")
+			default:
+				continue
+			}
+			break
+		}
+	}
+	in.body, in.read = buf, true
+	return answer{}
+}
+
+// verify checks the signature header against every secret of the shop,
+// reading the body only when there is a signature to check.
 func (in *incoming) verify(header string, secrets []config.Secret) (answer, bool) {
 	sig := in.header(header)
 	if sig == "" {
 		return reject(http.StatusBadRequest, missingHeader, "missing "+header+" header"), false
+	}
+	if a := in.readBody(); a.status != 0 {
+		return a, false
 	}
 	values := make([]string, len(secrets))
 	for i, s := range secrets {
@@ -183,19 +286,38 @@ func (in *incoming) verify(header string, secrets []config.Secret) (answer, bool
 	if !webhook.Verify(in.body, sig, values) {
 		return reject(http.StatusForbidden, badSignature, "invalid signature"), false
 	}
+	in.authenticated = true
 	return answer{}, true
+}
+
+// stored is the request's delivery as the database keeps it: an
+// authenticated one with all its headers, others with those an operator
+// needs only, credentials masked either way; the body's size and digest
+// as far as it was read.
+func (in *incoming) stored() store.Delivery {
+	d := in.delivery
+	d.Source, d.Body = in.source, in.body
+	if in.authenticated {
+		d.Headers = maskHeaders(in.r.Header)
+	} else {
+		d.Headers = operatorHeaders(in.r.Header)
+	}
+	if !in.read {
+		d.Body, d.Unread = nil, true
+		d.DeclaredSize = max(d.DeclaredSize, in.r.ContentLength, 0)
+	}
+	return d
 }
 
 // accept stores the delivery, its order and items and enqueues their
 // enrollment in one transaction; only then is the shop answered 200.
 func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 	order.Source = in.source
-	in.delivery.Source, in.delivery.Body, in.delivery.Status = in.source, in.body, http.StatusOK
+	d := in.stored()
+	d.Status = http.StatusOK
 	ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
 	defer cancel()
-	res, err := in.d.Writer.SaveAccepted(ctx, store.Accepted{
-		Delivery: in.delivery, Order: order, AwaitingPayment: awaitingPayment,
-	})
+	res, err := in.d.Writer.SaveAccepted(ctx, store.Accepted{Delivery: d, Order: order, AwaitingPayment: awaitingPayment})
 	if err != nil {
 		in.d.Logger.Error("webhook not stored", "platform", order.Platform, "order_id", order.ID, "error", err)
 		return answer{status: http.StatusServiceUnavailable, code: storeError, reason: "could not store the order: please retry", done: true}
@@ -214,8 +336,8 @@ func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 func (in *incoming) finish(w http.ResponseWriter, a answer) {
 	defer in.count(a)
 	if !a.done {
-		d := in.delivery
-		d.Source, d.Body, d.KeepBody, d.Status, d.Reason = in.source, in.body, a.keepBody, a.status, a.reason
+		d := in.stored()
+		d.KeepBody, d.Status, d.Reason = a.keepBody, a.status, a.reason
 		ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
 		defer cancel()
 		if _, err := in.d.Writer.SaveDelivery(ctx, d); err != nil {
@@ -223,6 +345,9 @@ func (in *incoming) finish(w http.ResponseWriter, a answer) {
 		}
 		in.d.Logger.Warn("webhook rejected", "platform", d.Platform, "path", d.Path, "source_ip", d.SourceIP,
 			"status", a.status, "reason", a.reason)
+	}
+	if a.code == busy {
+		w.Header().Set("Retry-After", busyRetryAfter)
 	}
 	if a.status != http.StatusOK {
 		http.Error(w, a.reason, a.status)

@@ -26,8 +26,13 @@ type Delivery struct {
 	// Body is stored only when KeepBody is true; its size and SHA-256 always.
 	Body     []byte
 	KeepBody bool
-	// DeclaredSize is the size of a body too large to read: its
-	// Content-Length, or the limit plus one when it was sent without one.
+	// Unread tells that the body was not read whole (the request was
+	// answered from its headers, or its body was too large): its size is
+	// DeclaredSize, and no digest is stored.
+	Unread bool
+	// DeclaredSize is the size of a body not read whole, as far as known:
+	// its Content-Length, or the limit plus one for a body sent without one
+	// that went over the limit.
 	DeclaredSize int64
 	Status       int
 	Reason       string
@@ -200,8 +205,8 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 		return nil, fmt.Errorf("encode headers: %w", err)
 	}
 	size, digest := int64(len(d.Body)), ""
-	if d.DeclaredSize > size { // a body too large to read: its size as far as known, no digest
-		size = d.DeclaredSize
+	if d.Unread || d.DeclaredSize > size { // its size as far as known, no digest
+		size = max(d.DeclaredSize, size)
 	} else {
 		sum := sha256.Sum256(d.Body)
 		digest = hex.EncodeToString(sum[:])
