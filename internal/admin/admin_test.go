@@ -476,15 +476,22 @@ func TestDashboardAndRejectedDeliveries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, err = f.db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify,
+			Source: "wrong.myshopify.com", Path: "/webhooks/shopify/order/create", SourceIP: "198.51.100.7",
+			Status: 403, Reason: "unknown shop domain", Unread: true, Folded: 19950})
+		if err != nil {
+			t.Fatal(err)
+		}
 		f.login(t)
 		status, _, body := f.post(t, "/admin/actions/replay", url.Values{"delivery_id": {strconv.FormatInt(rejected, 10)}})
 		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "only authenticated deliveries can be replayed") {
 			t.Errorf("replay of a rejected delivery: %d; want 422 and the reason\n%s", status, body)
 		}
 		_, _, page := f.get(t, "/admin/")
-		mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 1", "Reachable")
+		mustContain(t, page, "Last 24 hours", "Last 7 days", "unknown shop domain: 19951", "Reachable")
 		_, _, page = f.get(t, "/admin/deliveries?rejected=1")
-		mustContain(t, page, "Rejected deliveries", "198.51.100.7", "unknown shop domain", "403")
+		mustContain(t, page, "Rejected deliveries", "198.51.100.7", "unknown shop domain", "403", "wrong.myshopify.com",
+			"and 19,950 more like it")
 		if strings.Contains(page, "203.0.113.9") {
 			t.Errorf("rejected list shows an accepted delivery")
 		}

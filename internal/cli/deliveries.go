@@ -31,7 +31,7 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 	var rejected, asJSON bool
 	var limit int
 	var before int64
-	fs := newFlagSet(env, "deliveries list", "List webhook deliveries, newest first: time, shop, answer, reason, source IP.\nRejected ones (--rejected) show a mis-configured shop secret or a stranger knocking.")
+	fs := newFlagSet(env, "deliveries list", "List webhook deliveries, newest first: time, shop, answer, reason, source IP.\nRejected ones (--rejected) show a mis-configured shop secret or a stranger knocking;\npast the first 10 a minute from one address for one reason, they are counted in one row\n(\"and 19,950 more like it\").")
 	flags.registerDatabase(fs)
 	fs.BoolVar(&rejected, "rejected", false, "only deliveries not answered 200")
 	fs.IntVar(&limit, "limit", 50, "deliveries per page, at most 500")
@@ -64,8 +64,12 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 			if d.HasBody {
 				body = strconv.FormatInt(d.BodySize, 10) + " bytes"
 			}
+			reason := oneLine(d.Reason, 60)
+			if more := d.MoreLikeIt(); more != "" {
+				reason += ", " + more
+			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.ReceivedAt.UTC().Format(time.DateTime), d.Platform,
-				dash(d.Source), d.Status, dash(oneLine(d.Reason, 60)), dash(d.SourceIP), dash(d.Path), body)
+				dash(d.Source), d.Status, dash(reason), dash(d.SourceIP), dash(d.Path), body)
 		}
 		tw.Flush()
 	}

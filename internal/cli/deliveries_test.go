@@ -16,7 +16,9 @@ type deliveryLine struct {
 	Status     int    `json:"status"`
 	Reason     string `json:"reason"`
 	SourceIP   string `json:"source_ip"`
+	Source     string `json:"source"`
 	BodyStored bool   `json:"body_stored"`
+	Folded     int64  `json:"folded"`
 }
 
 func deliveryLines(t *testing.T, out string) []deliveryLine {
@@ -84,4 +86,36 @@ func TestDeliveriesCommands(t *testing.T) {
 			t.Errorf("replay of a missing delivery: %v", err)
 		}
 	})
+}
+
+// A rejection from a shop not configured here shows the domain it sent;
+// a flood from one address shows its first rejections and one counted row.
+func TestDeliveriesListShowsUnknownShopsAndFloods(t *testing.T) {
+	lms := edxtest.New(t)
+	e := baseEnv(t, lms, store.SQLite)
+	s := serve(t, e)
+	for i := range 25 {
+		if got := s.postShopify(t, "old-shop.myshopify.com", "shopify-webhook-secret", shopifyOrder(int64(800+i), "course-v1:Org+D+1", "d@example.com")); got != 403 {
+			t.Fatalf("order from an unknown shop: %d", got)
+		}
+	}
+	s.stop(t) // the minute's count is written as the service stops
+	// 10 whole and one row of 15 (or, should a minute end meanwhile, two
+	// minutes' worth).
+	lines := deliveryLines(t, mustRun(t, e, "deliveries", "list", "--rejected", "--json"))
+	var requests, rows int64
+	for _, l := range lines {
+		requests += max(l.Folded, 1)
+		if l.Source != "old-shop.myshopify.com" {
+			t.Errorf("unknown shop listed as %q", l.Source)
+		}
+	}
+	if requests != 25 || lines[0].Folded == 0 || len(lines) > 22 {
+		t.Errorf("deliveries list --rejected --json: %+v", lines)
+	}
+	out := mustRun(t, e, "deliveries", "list", "--rejected")
+	more := "unknown shop domain, and " + strconv.FormatInt(lines[0].Folded, 10) + " more like it"
+	if rows = int64(strings.Count(out, "old-shop.myshopify.com")); !strings.Contains(out, more) || rows != int64(len(lines)) {
+		t.Errorf("deliveries list --rejected: want %q and %d rows:\n%s", more, len(lines), out)
+	}
 }

@@ -59,6 +59,9 @@ type deliveryJSON struct {
 	BodySHA256 string          `json:"body_sha256"`
 	Status     int             `json:"status"`
 	Reason     string          `json:"reason"`
+	// Folded, for a row of rejections counted rather than stored one by
+	// one, is how many it stands for.
+	Folded int64 `json:"folded,omitempty"`
 }
 
 type actionJSON struct {
@@ -99,7 +102,7 @@ func detailView(d store.OrderDetail) orderJSON {
 
 func deliveryView(d store.DeliveryRecord) deliveryJSON {
 	v := deliveryJSON{ID: d.ID, ReceivedAt: d.ReceivedAt.UTC(), Platform: string(d.Platform), Source: d.Source, Path: d.Path,
-		SourceIP: d.SourceIP, BodyStored: d.HasBody, BodySize: d.BodySize, BodySHA256: d.BodySHA256, Status: d.Status, Reason: d.Reason}
+		SourceIP: d.SourceIP, BodyStored: d.HasBody, BodySize: d.BodySize, BodySHA256: d.BodySHA256, Status: d.Status, Reason: d.Reason, Folded: d.Folded}
 	json.Unmarshal([]byte(d.Headers), &v.Headers) // stored by us as JSON; an odd value leaves it empty
 	switch {
 	case d.Body == nil:

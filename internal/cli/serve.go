@@ -93,8 +93,12 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	if queue, err = jobs.New(db, lms, opts); err != nil {
 		return err
 	}
+	// Rejected webhooks past the first few of a minute are counted, and the
+	// counts written each minute and, through the writer, at the end.
+	rejections := server.NewRejections(writer, logger)
+	defer rejections.Close()
 	deps := server.Deps{Logger: logger, DB: db, Writer: writer, Config: cfg, Metrics: m,
-		Admin: newConsole(cfg, db, queue, logger)}
+		Admin: newConsole(cfg, db, queue, logger), Rejections: rejections}
 	handler := server.NewServer(deps)
 	if name == "worker" {
 		handler = server.NewHealthServer(deps)

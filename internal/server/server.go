@@ -26,6 +26,10 @@ type Deps struct {
 	// Admin is the operator console, served under /admin/; nil when it is
 	// not configured.
 	Admin http.Handler
+	// Rejections records rejected webhook requests, a flood of them as
+	// counts (NewRejections); nil counts them without ever writing the
+	// counts.
+	Rejections *Rejections
 	// Now tells the time; defaults to time.Now.
 	Now func() time.Time
 }

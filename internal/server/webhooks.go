@@ -30,10 +30,16 @@ type intake struct {
 	d Deps
 	// bodies bounds the bytes of bodies being read or held at once.
 	bodies *inflight
+	// rejections records rejected requests, a flood of them as counts.
+	rejections *Rejections
 }
 
 func newIntake(d Deps) *intake {
-	return &intake{d: d, bodies: newInflight(d.Config.MaxInflightBytes, d.Config.MaxBodyBytes)}
+	k := &intake{d: d, bodies: newInflight(d.Config.MaxInflightBytes, d.Config.MaxBodyBytes), rejections: d.Rejections}
+	if k.rejections == nil { // counted, but the counts are never written
+		k.rejections = newRejections(d.Writer, d.Logger)
+	}
+	return k
 }
 
 // Each handler answers what the headers can tell before it reads the body:
@@ -74,7 +80,7 @@ func (k *intake) wooCommerceOrder() http.Handler {
 				return a
 			}
 			if form, err := url.ParseQuery(string(in.body)); err == nil && form.Has("webhook_id") {
-				d.Logger.Info("woocommerce ping", "webhook_id", printable(form.Get("webhook_id"), 32))
+				k.rejections.ping(in.delivery, printable(form.Get("webhook_id"), 32))
 				return answer{status: http.StatusOK, code: metrics.Ping, done: true}
 			}
 			return reject(http.StatusBadRequest, badRequest, "form body without webhook_id: expected a JSON order")
@@ -338,13 +344,7 @@ func (in *incoming) finish(w http.ResponseWriter, a answer) {
 	if !a.done {
 		d := in.stored()
 		d.KeepBody, d.Status, d.Reason = a.keepBody, a.status, a.reason
-		ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
-		defer cancel()
-		if _, err := in.d.Writer.SaveDelivery(ctx, d); err != nil {
-			in.d.Logger.Error("rejected delivery not recorded", "platform", d.Platform, "error", err)
-		}
-		in.d.Logger.Warn("webhook rejected", "platform", d.Platform, "path", d.Path, "source_ip", d.SourceIP,
-			"status", a.status, "reason", a.reason)
+		in.k.rejections.reject(in.r.Context(), d, a.code, in.authenticated)
 	}
 	if a.code == busy {
 		w.Header().Set("Retry-After", busyRetryAfter)

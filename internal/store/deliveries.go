@@ -36,6 +36,9 @@ type Delivery struct {
 	DeclaredSize int64
 	Status       int
 	Reason       string
+	// Folded, when not 0, makes this the row of that many rejected
+	// requests like this one, counted rather than stored one by one.
+	Folded int64
 }
 
 // EnqueueFunc enqueues the enrollment of items inside the transaction that
@@ -195,7 +198,7 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 
 // deliveryInsert is the head of a deliveries INSERT whose rows deliveryRow makes.
 const deliveryInsert = `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
-	body, parsed, body_size, body_sha256, status, reason, order_id)`
+	body, parsed, body_size, body_sha256, status, reason, order_id, folded)`
 
 // deliveryRow is a delivery's values for deliveryInsert: the body only if
 // kept, its size and SHA-256 always; orderID 0 for none.
@@ -222,5 +225,5 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 		order = orderID
 	}
 	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
-		body, parsedText, size, digest, d.Status, d.Reason, order}, nil
+		body, parsedText, size, digest, d.Status, d.Reason, order, d.Folded}, nil
 }

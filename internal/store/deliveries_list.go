@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -29,6 +31,27 @@ type DeliveryRecord struct {
 	// HasBody tells that the body was stored (authenticated deliveries);
 	// ListDeliveries sets it but leaves Body empty.
 	HasBody bool
+	// Folded, when not 0, makes this row stand for that many rejected
+	// requests like it, counted rather than stored one by one.
+	Folded int64
+}
+
+// MoreLikeIt says what a row of folded rejections stands for, as the
+// console and the CLI show it ("and 19,950 more like it"); "" for a row
+// that is one request.
+func (d DeliveryRecord) MoreLikeIt() string {
+	if d.Folded <= 0 {
+		return ""
+	}
+	digits := strconv.FormatInt(d.Folded, 10)
+	var b strings.Builder
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return "and " + b.String() + " more like it"
 }
 
 // DeliveryFilter selects deliveries.
@@ -112,12 +135,12 @@ func deliveryColumns(withBody bool) string {
 		body = "body"
 	}
 	return `id, received_at, platform, source, path, source_ip, headers, ` + body + `,
-		body IS NOT NULL, body_size, body_sha256, status, reason, order_id`
+		body IS NOT NULL, body_size, body_sha256, status, reason, order_id, folded`
 }
 
 func (d *DeliveryRecord) fields() []any {
 	return []any{&d.ID, &d.ReceivedAt, &d.Platform, &d.Source, &d.Path, &d.SourceIP, &d.Headers, &d.Body,
-		&d.HasBody, &d.BodySize, &d.BodySHA256, &d.Status, &d.Reason, &d.OrderID}
+		&d.HasBody, &d.BodySize, &d.BodySHA256, &d.Status, &d.Reason, &d.OrderID, &d.Folded}
 }
 
 // deliveriesQuery selects deliveries; rest is the query after FROM.

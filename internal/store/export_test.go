@@ -99,3 +99,7 @@ func (db *DB) Explain(ctx context.Context, query string, args ...any) ([]string,
 	})
 	return lines, err
 }
+
+// Waiting counts the deliveries queued for a writer goroutine: accepted
+// ones, and the others.
+func (w *Writer) Waiting() (accepted, others int) { return len(w.reqs), len(w.others) }

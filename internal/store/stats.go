@@ -41,9 +41,11 @@ type deliveryCount struct {
 // The dashboard's queries: counts since a moment ($1), and of the items
 // waiting ($1, $2: pending and retrying).
 const (
-	statsDeliveriesQuery = `SELECT status, reason, count(*) FROM deliveries WHERE received_at >= $1 GROUP BY status, reason`
-	statsOrdersQuery     = `SELECT count(*) FROM orders WHERE created_at >= $1`
-	statsItemsQuery      = `SELECT i.status, count(*) FROM orders o JOIN items i ON i.order_id = o.id
+	// A row of folded requests counts as that many.
+	statsDeliveriesQuery = `SELECT status, reason, sum(CASE WHEN folded > 0 THEN folded ELSE 1 END) FROM deliveries
+		WHERE received_at >= $1 GROUP BY status, reason`
+	statsOrdersQuery = `SELECT count(*) FROM orders WHERE created_at >= $1`
+	statsItemsQuery  = `SELECT i.status, count(*) FROM orders o JOIN items i ON i.order_id = o.id
 		WHERE o.created_at >= $1 GROUP BY i.status`
 	backlogQuery       = `SELECT status, count(*) FROM items WHERE status IN ($1, $2) GROUP BY status`
 	oldestWaitingQuery = `SELECT created_at FROM items WHERE status IN ($1, $2) ORDER BY created_at LIMIT 1`

@@ -24,17 +24,24 @@ const busyWindow = 20 * time.Millisecond
 
 // Writer stores deliveries by group commit: a writer goroutine takes the
 // deliveries waiting for it (at most maxBatch), stores them in one
-// transaction with a few
-// multi-row statements, enqueues their items, commits, and only then
-// answers each caller. Should the database refuse the batch, each delivery
-// is written alone, so that one bad delivery does not fail the others. Under
-// load, batches grow by themselves; alone, a delivery is written at once.
+// transaction with a few multi-row statements, enqueues their items,
+// commits, and only then answers each caller. Should the database refuse
+// the batch, each delivery is written alone, so that one bad delivery does
+// not fail the others. Under load, batches grow by themselves; alone, a
+// delivery is written at once.
+//
+// Accepted deliveries come first: deliveries that create no order
+// (rejections) wait in a queue of their own, and are written, in batches
+// of their own, only when no accepted delivery is waiting. So rejected
+// requests, however many, neither fill the accepted ones' queue nor join
+// their transactions.
 type Writer struct {
 	db       *DB
 	enqueue  EnqueueFunc
 	maxBatch int
-	reqs     chan *writeRequest
-	last     atomic.Int64 // when the last batch started or ended, in Unix nanoseconds
+	reqs     chan *writeRequest // accepted deliveries
+	others   chan *writeRequest // deliveries that create no order
+	last     atomic.Int64       // when the last batch started or ended, in Unix nanoseconds
 
 	mu     sync.RWMutex
 	closed bool
@@ -57,7 +64,9 @@ func (db *DB) NewWriter(enqueue EnqueueFunc, writers, maxBatch int) *Writer {
 	if db.dialect == SQLite || writers < 1 {
 		writers = 1
 	}
-	w := &Writer{db: db, enqueue: enqueue, maxBatch: max(maxBatch, 1), reqs: make(chan *writeRequest, 4*max(maxBatch, 1))}
+	maxBatch = max(maxBatch, 1)
+	w := &Writer{db: db, enqueue: enqueue, maxBatch: maxBatch,
+		reqs: make(chan *writeRequest, 4*maxBatch), others: make(chan *writeRequest, 4*maxBatch)}
 	for range writers {
 		w.wg.Go(w.loop)
 	}
@@ -68,16 +77,17 @@ func (db *DB) NewWriter(enqueue EnqueueFunc, writers, maxBatch int) *Writer {
 // enqueues the items, like DB.SaveAccepted, batched with others.
 func (w *Writer) SaveAccepted(ctx context.Context, a Accepted) (SaveResult, error) {
 	r := &writeRequest{ctx: ctx, accepted: &a, done: make(chan struct{})}
-	if err := w.submit(ctx, r); err != nil {
+	if err := w.submit(ctx, w.reqs, r); err != nil {
 		return SaveResult{}, err
 	}
 	return r.res, r.err
 }
 
-// SaveDelivery records a delivery that creates no order, batched with others.
+// SaveDelivery records a delivery that creates no order, batched with
+// others like it, when no accepted delivery is waiting.
 func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 	r := &writeRequest{ctx: ctx, delivery: d, done: make(chan struct{})}
-	if err := w.submit(ctx, r); err != nil {
+	if err := w.submit(ctx, w.others, r); err != nil {
 		return 0, err
 	}
 	return r.res.DeliveryID, r.err
@@ -88,14 +98,14 @@ func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 // begins is left out of it (its caller has given up, and the shop sends it
 // again); once its batch has begun, it is written even if ctx ends, and a
 // caller that stopped waiting does not learn it.
-func (w *Writer) submit(ctx context.Context, r *writeRequest) error {
+func (w *Writer) submit(ctx context.Context, queue chan<- *writeRequest, r *writeRequest) error {
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		return ErrWriterClosed
 	}
 	select {
-	case w.reqs <- r:
+	case queue <- r:
 		w.mu.RUnlock()
 	case <-ctx.Done():
 		w.mu.RUnlock()
@@ -123,6 +133,7 @@ func (w *Writer) Close() {
 	if !w.closed {
 		w.closed = true
 		close(w.reqs)
+		close(w.others)
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
@@ -130,13 +141,35 @@ func (w *Writer) Close() {
 
 // loop writes batch after batch until Close; after each, it prepares the
 // statements the batch asked for, between transactions as prepare must be.
+// A batch holds accepted deliveries, or, when none is waiting, others.
 func (w *Writer) loop() {
-	for first := range w.reqs {
+	reqs, others := w.reqs, w.others // nil once closed and drained
+	for reqs != nil || others != nil {
+		queue := reqs
+		var first *writeRequest
+		var ok bool
+		select {
+		case first, ok = <-reqs:
+		default:
+			select {
+			case first, ok = <-reqs:
+			case first, ok = <-others:
+				queue = others
+			}
+		}
+		if !ok {
+			if queue == reqs {
+				reqs = nil
+			} else {
+				others = nil
+			}
+			continue
+		}
 		batch := []*writeRequest{first}
 	collect:
 		for len(batch) < w.maxBatch {
 			select {
-			case r, ok := <-w.reqs:
+			case r, ok := <-queue:
 				if !ok {
 					break collect
 				}
