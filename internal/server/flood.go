@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -18,12 +19,17 @@ import (
 // how many came: so, per source address and reason, the first
 // keptPerMinute rejections of a minute are stored and logged one by one,
 // and the rest are counted, then written as one row and logged as one line
-// when the minute ends. Metrics count every request all the same.
+// when the minute ends. Metrics count every request all the same. An IPv6
+// client counts by its /64, the block one host is usually given, and no
+// more than maxKeptPerMinute are kept whole in a minute, however many
+// addresses send.
 const (
-	keptPerMinute = 10
-	// maxFloodKeys bounds the (address, platform, reason) counted at once:
-	// past it, new addresses are counted together under floodOthers.
-	maxFloodKeys = 4096
+	keptPerMinute    = 10
+	maxKeptPerMinute = 100
+	// maxFloodKeys bounds the (address, platform, reason) counted at once,
+	// and so the rows of folded counts written each minute: past it, new
+	// addresses are counted together under floodOthers.
+	maxFloodKeys = 256
 	// floodOthers stands for the addresses past maxFloodKeys.
 	floodOthers = "*"
 )
@@ -52,6 +58,7 @@ type Rejections struct {
 
 	mu     sync.Mutex
 	counts map[floodKey]*floodCount
+	kept   int // whole rejections this minute, of every key
 
 	stop    chan struct{} // nil without the minute's goroutine
 	done    chan struct{}
@@ -116,7 +123,8 @@ func (r *Rejections) admit(k floodKey, d store.Delivery) bool {
 		r.counts[k] = c
 	}
 	c.seen++
-	if c.seen <= keptPerMinute {
+	if c.seen <= keptPerMinute && r.kept < maxKeptPerMinute {
+		r.kept++
 		return true
 	}
 	if c.first.Folded == 0 {
@@ -133,7 +141,7 @@ func (r *Rejections) admit(k floodKey, d store.Delivery) bool {
 func (r *Rejections) Flush() {
 	r.mu.Lock()
 	counts := r.counts
-	r.counts = map[floodKey]*floodCount{}
+	r.counts, r.kept = map[floodKey]*floodCount{}, 0
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, flushers)
@@ -174,7 +182,7 @@ func (r *Rejections) writeFolded(d store.Delivery) {
 // reject records a rejected request, whole or as a count, and logs it if
 // it is recorded whole. An authenticated request is always recorded whole.
 func (r *Rejections) reject(ctx context.Context, d store.Delivery, code string, authenticated bool) {
-	if !authenticated && !r.admit(floodKey{d.SourceIP, d.Platform, code}, d) {
+	if !authenticated && !r.admit(floodKey{floodAddress(d.SourceIP), d.Platform, code}, d) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeWait)
@@ -189,7 +197,17 @@ func (r *Rejections) reject(ctx context.Context, d store.Delivery, code string, 
 // ping logs a WooCommerce ping, unless too many came from its address
 // this minute.
 func (r *Rejections) ping(d store.Delivery, webhookID string) {
-	if r.admit(floodKey{d.SourceIP, d.Platform, metrics.Ping}, d) {
+	if r.admit(floodKey{floodAddress(d.SourceIP), d.Platform, metrics.Ping}, d) {
 		r.logger.Info("woocommerce ping", "webhook_id", webhookID, "source_ip", d.SourceIP)
 	}
+}
+
+// floodAddress is the address a client's rejections are counted under: an
+// IPv6 address by its /64, anything else as it is.
+func floodAddress(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
 }

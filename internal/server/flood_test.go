@@ -116,7 +116,7 @@ func TestFloodStateIsBounded(t *testing.T) {
 	r := newRejections(w, slog.New(slog.DiscardHandler))
 	const addresses = maxFloodKeys + 5000
 	for i := range addresses {
-		ip := fmt.Sprintf("2001:db8::%x", i)
+		ip := fmt.Sprintf("2001:db8:%x:%x::1", i>>16, i&0xffff) // one /64 each
 		r.admit(floodKey{ip, enroll.Shopify, badSignature}, rejected(ip, "invalid signature", 403))
 	}
 	r.mu.Lock()
@@ -130,8 +130,70 @@ func TestFloodStateIsBounded(t *testing.T) {
 		t.Fatalf("addresses past the bound: %+v", others)
 	}
 	r.Flush()
-	ds, _ := db.Deliveries(context.Background(), 10)
-	if len(ds) != 1 || ds[0].SourceIP != floodOthers || ds[0].Folded != addresses-maxFloodKeys-keptPerMinute {
-		t.Errorf("rows: %+v", ds)
+	ds, err := db.Deliveries(context.Background(), 2*maxFloodKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whole rows are stored by reject, not admit: only folded rows here,
+	// one for each address past the minute's whole rows, and one for the rest.
+	if len(ds) != maxFloodKeys-maxKeptPerMinute+1 {
+		t.Errorf("%d rows; want %d", len(ds), maxFloodKeys-maxKeptPerMinute+1)
+	}
+	for _, d := range ds {
+		if d.SourceIP == floodOthers && d.Folded != addresses-maxFloodKeys {
+			t.Errorf("the addresses past the bound folded %d; want %d", d.Folded, addresses-maxFloodKeys)
+		}
+	}
+}
+
+// However many addresses send, at most maxKeptPerMinute rejections of a
+// minute are stored whole; the hosts of one IPv6 /64 count as one address.
+func TestFloodKeepsFewWholeRows(t *testing.T) {
+	db, w := newWriter(t, store.SQLite)
+	log := &lines{}
+	r := newRejections(w, slog.New(slog.NewTextHandler(log, nil)))
+	ctx := context.Background()
+	for i := range 1000 {
+		ip := fmt.Sprintf("198.51.%d.%d", i/250, i%250)
+		r.reject(ctx, rejected(ip, "invalid signature", 403), badSignature, false)
+	}
+	for i := range 1000 {
+		ip := fmt.Sprintf("2001:db8:0:1::%x", i+1) // one /64
+		r.reject(ctx, rejected(ip, "invalid signature", 403), badSignature, false)
+	}
+	r.Flush()
+	ds, err := db.Deliveries(ctx, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, folded := 0, int64(0)
+	for _, d := range ds {
+		if d.Folded == 0 {
+			whole++
+			continue
+		}
+		folded += d.Folded
+		if d.SourceIP == "2001:db8:0:1::/64" && d.Folded != 1000 {
+			t.Errorf("the /64 folded %d; want all 1000 (the whole rows of the minute were taken)", d.Folded)
+		}
+	}
+	if whole != maxKeptPerMinute || int64(whole)+folded != 2000 {
+		t.Errorf("%d whole rows and %d folded; want %d whole and the rest of 2000 folded", whole, folded, maxKeptPerMinute)
+	}
+	if n := strings.Count(log.String(), "\n"); n > maxKeptPerMinute+len(ds) {
+		t.Errorf("%d log lines for %d rows", n, len(ds))
+	}
+}
+
+func TestFloodAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"::ffff:203.0.113.7":   "::ffff:203.0.113.7",
+		"not an address":       "not an address",
+	} {
+		if got := floodAddress(in); got != want {
+			t.Errorf("floodAddress(%q) = %q; want %q", in, got, want)
+		}
 	}
 }
