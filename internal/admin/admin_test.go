@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/admin"
@@ -642,6 +643,36 @@ func TestOrderPageFindsTheShopInAnyCase(t *testing.T) {
 	}
 	if status, _, _ := f.get(t, "/admin/orders/9301?source=other.myshopify.com"); status != http.StatusNotFound {
 		t.Errorf("order page of another shop: %d; want 404", status)
+	}
+}
+
+// TestStatusFilterOffersEveryStatus: the status filter offers the item and
+// order statuses enroll knows, each of which a search takes.
+func TestStatusFilterOffersEveryStatus(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.login(t)
+	_, _, page := f.get(t, "/admin/orders")
+	var want []string
+	for _, s := range enroll.ItemStatuses() {
+		want = append(want, string(s))
+	}
+	for _, s := range enroll.OrderStatuses() {
+		want = append(want, string(s))
+	}
+	var offered []string
+	for _, m := range regexp.MustCompile(`<option>([^<]+)</option>`).FindAllStringSubmatch(page, -1) {
+		offered = append(offered, m[1])
+	}
+	if diff := cmp.Diff(want, offered); diff != "" {
+		t.Errorf("statuses offered (-want +got):\n%s", diff)
+	}
+	for _, s := range want {
+		if status, _, _ := f.get(t, "/admin/orders?status="+s); status != http.StatusOK {
+			t.Errorf("search of status %s: %d", s, status)
+		}
+	}
+	if status, _, _ := f.get(t, "/admin/orders?status=done"); status != http.StatusBadRequest {
+		t.Errorf("search of an unknown status: %d; want 400", status)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,17 +84,25 @@ func (c *console) handleDashboard() http.Handler {
 	})
 }
 
-// statuses offered by the filters, item statuses first.
-var statuses = []string{"failed", "retrying", "pending", "enrolled", "allowed", "resolved",
-	"AWAITING_PAYMENT", "NEW", "PROCESSING", "PROCESSED", "ERROR"}
-
 type ordersPage struct {
-	Query    url.Values
-	Filter   store.OrderFilter
-	Statuses []string
-	Orders   []store.OrderRecord
-	Next     string
-	Heading  string
+	Query   url.Values
+	Filter  store.OrderFilter
+	Orders  []store.OrderRecord
+	Next    string
+	Heading string
+}
+
+// Statuses are those the status filter offers: every item status, then
+// every order status, as enroll lists them.
+func (ordersPage) Statuses() []string {
+	var out []string
+	for _, s := range enroll.ItemStatuses() {
+		out = append(out, string(s))
+	}
+	for _, s := range enroll.OrderStatuses() {
+		out = append(out, string(s))
+	}
+	return out
 }
 
 // Filtered tells whether a search narrows the orders: "Retry all failed"
@@ -123,7 +130,7 @@ func (c *console) handleOrders() http.Handler {
 			c.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		p := ordersPage{Query: q, Filter: f, Statuses: statuses, Orders: orders, Heading: "Orders"}
+		p := ordersPage{Query: q, Filter: f, Orders: orders, Heading: "Orders"}
 		if next != 0 {
 			p.Next = withQuery("/admin/orders", q, "before", strconv.FormatInt(next, 10))
 		}
@@ -140,7 +147,7 @@ func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
 		Platform: enroll.Platform(q.Get("platform")),
 		Source:   strings.TrimSpace(q.Get("source")),
 	}
-	if f.Status != "" && !slices.Contains(statuses, f.Status) {
+	if f.Status != "" && !enroll.ItemStatus(f.Status).Valid() && !enroll.OrderStatus(f.Status).Valid() {
 		return f, fmt.Errorf("unknown status %q", f.Status)
 	}
 	var err error
@@ -193,7 +200,7 @@ func (c *console) handleOrder() http.Handler {
 		default:
 			// The same number in several shops: let the operator pick.
 			q := url.Values{"q": {strconv.FormatInt(ext, 10)}}
-			c.render(w, r, http.StatusOK, "orders", ordersPage{Query: q, Filter: store.OrderFilter{Query: q.Get("q")}, Statuses: statuses, Orders: found,
+			c.render(w, r, http.StatusOK, "orders", ordersPage{Query: q, Filter: store.OrderFilter{Query: q.Get("q")}, Orders: found,
 				Heading: fmt.Sprintf("Order %d exists in %d shops", ext, len(found))})
 			return
 		}

@@ -184,6 +184,10 @@ func StatusOf(items []ItemStatus) OrderStatus {
 // ErrNotFound is returned when a requested record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned for an action the item's state does not allow
+// now, such as resolving an enrolled item or one a job is enrolling.
+var ErrConflict = errors.New("not possible in the item's current state")
+
 // SourceKey is the form in which two names of one shop compare equal: a
 // Shopify domain ignores case; a WooCommerce site URL ignores the case of
 // its scheme and host and a trailing slash, but not the case of its path
@@ -206,7 +210,3 @@ func SourceKey(p Platform, source string) string {
 
 // SameSource reports whether a and b name the same shop of platform p.
 func SameSource(p Platform, a, b string) bool { return SourceKey(p, a) == SourceKey(p, b) }
-
-// ErrConflict is returned for an action the item's state does not allow
-// now, such as resolving an enrolled item or one a job is enrolling.
-var ErrConflict = errors.New("not possible in the item's current state")
