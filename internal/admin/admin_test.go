@@ -644,6 +644,13 @@ func TestOrderPageFindsTheShopInAnyCase(t *testing.T) {
 	if status, _, _ := f.get(t, "/admin/orders/9301?source=other.myshopify.com"); status != http.StatusNotFound {
 		t.Errorf("order page of another shop: %d; want 404", status)
 	}
+	// The search's shop field names it the same way.
+	for source, found := range map[string]bool{"Console.MyShopify.COM": true, "other.myshopify.com": false} {
+		status, _, page := f.get(t, "/admin/orders?source="+url.QueryEscape(source))
+		if status != http.StatusOK || strings.Contains(page, ">9301</a>") != found {
+			t.Errorf("search of source %q: %d, order 9301 found %v; want found %v", source, status, !found, found)
+		}
+	}
 }
 
 // TestStatusFilterOffersEveryStatus: the status filter offers the item and

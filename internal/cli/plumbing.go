@@ -167,7 +167,7 @@ func (f *filterFlags) register(fs *flag.FlagSet, status bool) {
 	fs.StringVar(&f.email, "email", "", "learner email (any case)")
 	fs.StringVar(&f.course, "course", "", "course id or SKU")
 	fs.StringVar(&f.platform, "platform", "", "shopify or woocommerce")
-	fs.StringVar(&f.source, "source", "", "shop domain or site URL, as 'orders list' shows it")
+	fs.StringVar(&f.source, "source", "", "shop domain (any case) or site URL (any case of scheme and host, with or without its trailing slash)")
 	fs.StringVar(&f.since, "since", "", "orders created since: a duration back from now (24h, 7d) or a date or time (2026-11-01, RFC 3339)")
 	fs.StringVar(&f.until, "until", "", "orders created before: same forms as --since")
 }

@@ -92,6 +92,18 @@ func TestOrdersSourceAnyCase(t *testing.T) {
 	if out := mustRun(t, e, "orders", "retry", "4242", "--source", "First.MyShopify.com"); !strings.Contains(out, "retried 1 item(s)") {
 		t.Errorf("orders retry --source in another case: %s", out)
 	}
+	// The filters of list and retry --all-failed name the shop the same way.
+	if out := mustRun(t, e, "orders", "list", "--source", "HTTPS://Shop.Example.com/Store/"); !strings.Contains(out, "https://shop.example.com/Store") ||
+		strings.Contains(out, "first.myshopify.com") {
+		t.Errorf("orders list --source with the site's scheme and host in upper case:\n%s", out)
+	}
+	if out := mustRun(t, e, "orders", "list", "--source", "https://shop.example.com/store"); strings.Contains(out, "https://shop.example.com/Store") {
+		t.Errorf("orders list --source with the path in another case found the site:\n%s", out)
+	}
+	failItems(t, db, shop.Enqueued...)
+	if out := mustRun(t, e, "orders", "retry", "--all-failed", "--source", "FIRST.myshopify.com"); !strings.Contains(out, "retried 1 item(s)") {
+		t.Errorf("orders retry --all-failed --source in another case: %s", out)
+	}
 }
 
 // TestRetryAllFailedNeedsAFilter: like the console's Retry all failed,

@@ -113,9 +113,24 @@ func (db *DB) FailedItemIDs(ctx context.Context, f OrderFilter, max int) ([]int6
 	if err != nil {
 		return nil, err
 	}
-	ids, err := scanIDs(db.sql.QueryContext(ctx, query, args...))
+	type failedItem struct {
+		id       int64
+		platform enroll.Platform
+		source   string
+	}
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	var found []failedItem
+	if err == nil {
+		found, err = scanRows(rows, func(x *failedItem) []any { return []any{&x.id, &x.platform, &x.source} })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find failed items: %w", err)
+	}
+	var ids []int64
+	for _, x := range found {
+		if f.ofShop(x.platform, x.source) {
+			ids = append(ids, x.id)
+		}
 	}
 	return ids, nil
 }
@@ -128,7 +143,7 @@ func failedItemsQuery(f OrderFilter, max int) (string, []any, error) {
 		return "", nil, err
 	}
 	conds = append(append(conds, itemConds...), "i.status = "+p.add(enroll.ItemFailed))
-	return `SELECT i.id FROM items i JOIN orders o ON o.id = i.order_id` + where(conds) + ` ORDER BY i.id LIMIT ` + p.add(max), p.args, nil
+	return `SELECT i.id, o.platform, o.source FROM items i JOIN orders o ON o.id = i.order_id` + where(conds) + ` ORDER BY i.id LIMIT ` + p.add(max), p.args, nil
 }
 
 // ResolveItem marks an item in a resolvable status

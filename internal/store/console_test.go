@@ -415,6 +415,56 @@ func TestRetryItems(t *testing.T) {
 	})
 }
 
+// TestShopFilterIsSameSource: the shop filter of ListOrders and
+// FailedItemIDs names a shop as enroll.SameSource does, as the order page
+// and 'orders show --source' do: a Shopify domain in any case, a site
+// URL with any case of scheme and host, with or without its trailing
+// slash, but its path in its own case.
+func TestShopFilterIsSameSource(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fx := newConsoleFixture(t, db)
+		upper := wooOrder(2001, enroll.Item{LineItemID: 1, SKU: "course-v1:Org+A+1", Email: "u@example.com"})
+		upper.Delivery.Source, upper.Order.Source = wooSite+"/Store", wooSite+"/Store"
+		lower := wooOrder(2002, enroll.Item{LineItemID: 1, SKU: "course-v1:Org+A+1", Email: "l@example.com"})
+		lower.Delivery.Source, lower.Order.Source = wooSite+"/store", wooSite+"/store"
+		var failed []int64
+		for _, a := range []store.Accepted{upper, lower} {
+			res, err := db.SaveAccepted(ctx, a, fx.rec.enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRecord(t, db, store.Attempt{ItemID: res.Enqueued[0], Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Counted: true})
+			failed = append(failed, res.Enqueued[0])
+		}
+		tests := []struct {
+			source string
+			orders []string
+			failed []int64
+		}{
+			{"SHOP.Example.com", []string{"shopify/1002", "shopify/1001"},
+				[]int64{fx.items["1001/b@example.com"], fx.items["1002/b@example.com"]}},
+			{" HTTPS://Shop.EXAMPLE.com/ ", []string{"woocommerce/1001", "woocommerce/1004", "woocommerce/1003"}, nil},
+			{"https://SHOP.example.com/Store/", []string{"woocommerce/2001"}, failed[:1]},
+			{"https://shop.example.com/store", []string{"woocommerce/2002"}, failed[1:]},
+			{"https://shop.example.com/STORE", nil, nil},
+		}
+		for _, tt := range tests {
+			got, _, err := db.ListOrders(ctx, store.OrderFilter{Source: tt.source})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.orders, labels(got)); diff != "" {
+				t.Errorf("orders of source %q (-want +got):\n%s", tt.source, diff)
+			}
+			ids, err := db.FailedItemIDs(ctx, store.OrderFilter{Source: tt.source}, 100)
+			if err != nil || !slices.Equal(ids, tt.failed) {
+				t.Errorf("failed items of source %q: %v, %v; want %v", tt.source, ids, err, tt.failed)
+			}
+		}
+	})
+}
+
 func TestFailedItemIDs(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,9 @@ type OrderFilter struct {
 	// one item in it; or an order status (enroll.OrderStatuses).
 	Status   string
 	Platform enroll.Platform
-	// Source is the shop domain or site URL, exactly as stored.
+	// Source names a shop: a domain or site URL, as enroll.SameSource
+	// compares them (a Shopify domain in any case, a site URL with any
+	// case of scheme and host, with or without its trailing slash).
 	Source string
 	// Email is a learner email, case-insensitive.
 	Email string
@@ -151,8 +154,10 @@ func (f OrderFilter) conditions(p *params, item string) (orderConds, itemConds [
 	if f.Platform != "" {
 		orderConds = append(orderConds, "o.platform || '' = "+p.add(f.Platform))
 	}
-	if f.Source != "" {
-		orderConds = append(orderConds, "o.source || '' = "+p.add(f.Source))
+	if s := strings.TrimSpace(f.Source); s != "" {
+		// Every name of the shop (enroll.SameSource) and, rarely, a site
+		// whose path differs in case: ofShop drops those.
+		orderConds = append(orderConds, "rtrim(lower(o.source), '/') = rtrim(lower("+p.add(s)+"), '/')")
 	}
 	if e := strings.TrimSpace(f.Email); e != "" {
 		itemConds = append(itemConds, "lower("+item+"email) = lower("+p.add(e)+")")
@@ -168,6 +173,13 @@ func (f OrderFilter) conditions(p *params, item string) (orderConds, itemConds [
 		orderConds = append(orderConds, "o.created_at < "+p.add(f.Until.UTC()))
 	}
 	return orderConds, itemConds, nil
+}
+
+// ofShop reports whether an order the query found is of the shop f names:
+// the query's condition on the shop ignores the case of a site URL's path,
+// which enroll.SameSource does not.
+func (f OrderFilter) ofShop(p enroll.Platform, source string) bool {
+	return strings.TrimSpace(f.Source) == "" || enroll.SameSource(p, source, f.Source)
 }
 
 // ListOrders returns a page of the orders f selects, newest first, with
@@ -187,6 +199,7 @@ func (db *DB) ListOrders(ctx context.Context, f OrderFilter) (orders []OrderReco
 		if len(orders) > limit {
 			orders, next = orders[:limit], orders[limit-1].ID
 		}
+		orders = slices.DeleteFunc(orders, func(o OrderRecord) bool { return !f.ofShop(o.Platform, o.Source) })
 		return fillItems(ctx, tx, orders)
 	})
 	if err != nil {
