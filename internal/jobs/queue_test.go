@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -158,18 +157,7 @@ func TestFailedReleaseIsLogged(t *testing.T) {
 		f.queue = f.startWith(t, jobs.Options{MaxAttempts: 3,
 			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		refuseReleases(t, f.db.SQL(), d)
-		held := make(chan struct{}, 1)
-		f.lms.SetHold(func(r *http.Request, _ edxtest.Call) {
-			held <- struct{}{}
-			<-r.Context().Done()
-		})
-		id := f.order(t, item("course-v1:Org+A+1", "held@example.com"))
-		select {
-		case <-held:
-		case <-time.After(20 * time.Second):
-			t.Fatal("the job never called bulk enroll")
-		}
-		f.lms.SetHold(nil)
+		id, _ := f.orderHeld(t, item("course-v1:Org+A+1", "held@example.com"))
 		stop(t, f.queue)
 
 		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)

@@ -109,6 +109,28 @@ func (f *fixture) order(t *testing.T, items ...enroll.Item) int64 {
 	return id
 }
 
+// orderHeld stores an order with one item whose bulk enrollment call the
+// fake LMS holds until the receiver gives up on it (at a shutdown), and
+// returns once the job has made that call: the order's id and the call.
+// Later calls are answered at once.
+func (f *fixture) orderHeld(t *testing.T, it enroll.Item) (int64, edxtest.Call) {
+	t.Helper()
+	held := make(chan edxtest.Call, 1)
+	f.lms.SetHold(func(r *http.Request, c edxtest.Call) {
+		held <- c
+		<-r.Context().Done()
+	})
+	defer f.lms.SetHold(nil)
+	id := f.order(t, it)
+	select {
+	case c := <-held:
+		return id, c
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job never called bulk enroll")
+		return 0, edxtest.Call{}
+	}
+}
+
 // settled waits until every item of the order needs no more attempts.
 func (f *fixture) settled(t *testing.T, id int64) store.OrderRecord {
 	t.Helper()
@@ -336,21 +358,10 @@ func TestBackoff(t *testing.T) {
 func TestShutdownInterruptsSlowCallAndRetriesAfterRestart(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 3)
-		held := make(chan edxtest.Call, 1)
-		f.lms.SetHold(func(r *http.Request, c edxtest.Call) {
-			held <- c
-			<-r.Context().Done() // answered only once the receiver has given up on it
-		})
-		id := f.order(t, item("course-v1:Org+Slow+1", "slow@example.com"))
-		select {
-		case c := <-held:
-			if len(c.Identifiers) != 1 || c.Identifiers[0] != "slow@example.com" {
-				t.Fatalf("held call %+v; want the order's learner", c)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("the job never called bulk enroll")
+		id, c := f.orderHeld(t, item("course-v1:Org+Slow+1", "slow@example.com"))
+		if len(c.Identifiers) != 1 || c.Identifiers[0] != "slow@example.com" {
+			t.Fatalf("held call %+v; want the order's learner", c)
 		}
-		f.lms.SetHold(nil)
 		stop(t, f.queue)
 		o, err := f.db.FindOrder(context.Background(), enroll.Shopify, source, id)
 		if err != nil {
