@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +122,66 @@ func TestStopLeavesNothingRunning(t *testing.T) {
 		stop(t, f.queue)
 		assertNothingRunning(t)
 	})
+}
+
+// holdWake is a log handler that holds the wake loop in its last line (the
+// LMS answers again) until Stop has cancelled the loop, and then until
+// Stop has returned, or a second has passed: Stop must wait for the loop.
+type holdWake struct {
+	slog.Handler
+	inWake   chan struct{} // closed when the loop is held
+	once     *sync.Once
+	stopped  <-chan struct{}
+	finished *atomic.Bool // the held line has returned
+}
+
+// Enabled lets the wake loop's INFO line through to Handle.
+func (h holdWake) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || h.Handler.Enabled(ctx, l)
+}
+
+func (h holdWake) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "the LMS answers again") {
+		h.once.Do(func() { close(h.inWake) })
+		<-ctx.Done() // Stop has cancelled the loop
+		select {
+		case <-h.stopped: // Stop returned before the loop did: the test fails
+		case <-time.After(time.Second): // Stop waits for the loop, as it must
+		}
+		h.finished.Store(true)
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// Stop returns only once the wake loop has returned, however long the
+// loop takes to end after Stop has cancelled it.
+func TestStopWaitsForTheWakeLoop(t *testing.T) {
+	f := newFixture(t, store.SQLite, 5)
+	stop(t, f.queue)
+	stopped := make(chan struct{})
+	h := holdWake{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}),
+		inWake: make(chan struct{}), once: &sync.Once{}, stopped: stopped, finished: &atomic.Bool{}}
+	f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute, Logger: slog.New(h)})
+	f.lms.SetDown(true)
+	waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
+	waitFor(t, "the job tried while the LMS was down to wait for its retry", func() bool { return retryableJobs(t, f.db) == 1 })
+	f.lms.SetDown(false)
+	f.settled(t, f.order(t, item("course-v1:Org+B+1", "next@example.com")))
+	f.settled(t, waiting)
+	select {
+	case <-h.inWake:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the wake loop never said the LMS answers again")
+	}
+	stop(t, f.queue)
+	close(stopped)
+	if !h.finished.Load() {
+		t.Fatal("Stop returned while the wake loop was still running")
+	}
+	assertNothingRunning(t)
 }
 
 // refuseReleases makes the database refuse to give back claims (an update
