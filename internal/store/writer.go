@@ -94,10 +94,11 @@ func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 }
 
 // submit hands r to a writer goroutine and waits for its answer, or until
-// ctx ends. A delivery whose ctx has ended when its batch's transaction
-// begins is left out of it (its caller has given up, and the shop sends it
-// again); once its batch has begun, it is written even if ctx ends, and a
-// caller that stopped waiting does not learn it.
+// ctx ends. A delivery whose ctx has ended when a transaction that would
+// write it begins (its batch's, or its own when the batch failed and each
+// delivery is tried alone) is left out of it: its caller has given up, and
+// the shop sends it again. Once that transaction has begun, it is written
+// even if ctx ends, and a caller that stopped waiting does not learn it.
 func (w *Writer) submit(ctx context.Context, queue chan<- *writeRequest, r *writeRequest) error {
 	w.mu.RLock()
 	if w.closed {
