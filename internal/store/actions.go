@@ -118,11 +118,7 @@ func (db *DB) FailedItemIDs(ctx context.Context, f OrderFilter, max int) ([]int6
 		platform enroll.Platform
 		source   string
 	}
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	var found []failedItem
-	if err == nil {
-		found, err = scanRows(rows, func(x *failedItem) []any { return []any{&x.id, &x.platform, &x.source} })
-	}
+	found, err := queryRows(ctx, db.sql, func(x *failedItem) []any { return []any{&x.id, &x.platform, &x.source} }, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find failed items: %w", err)
 	}

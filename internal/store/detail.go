@@ -79,11 +79,7 @@ func (a *AttemptRecord) fields() []any {
 }
 
 func orderAttempts(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64][]AttemptRecord, error) {
-	rows, err := tx.QueryContext(ctx, orderAttemptsQuery, orderID)
-	var list []AttemptRecord
-	if err == nil {
-		list, err = scanRows(rows, (*AttemptRecord).fields)
-	}
+	list, err := queryRows(ctx, tx, (*AttemptRecord).fields, orderAttemptsQuery, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("load attempts of order %d: %w", orderID, err)
 	}
@@ -95,11 +91,7 @@ func orderAttempts(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64][]
 }
 
 func orderActions(ctx context.Context, tx *sql.Tx, orderID int64) ([]ActionRecord, error) {
-	rows, err := tx.QueryContext(ctx, orderActionsQuery, orderID)
-	var as []ActionRecord
-	if err == nil {
-		as, err = scanRows(rows, (*ActionRecord).fields)
-	}
+	as, err := queryRows(ctx, tx, (*ActionRecord).fields, orderActionsQuery, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("load actions of order %d: %w", orderID, err)
 	}
@@ -108,12 +100,8 @@ func orderActions(ctx context.Context, tx *sql.Tx, orderID int64) ([]ActionRecor
 
 // Attempts returns an item's attempts, oldest first.
 func (db *DB) Attempts(ctx context.Context, itemID int64) ([]Attempt, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT item_id, outcome, http_status, detail FROM attempts
-		WHERE item_id = $1 ORDER BY id`, itemID)
-	var as []Attempt
-	if err == nil {
-		as, err = scanRows(rows, func(a *Attempt) []any { return []any{&a.ItemID, &a.Outcome, &a.HTTPStatus, &a.Detail} })
-	}
+	as, err := queryRows(ctx, db.sql, func(a *Attempt) []any { return []any{&a.ItemID, &a.Outcome, &a.HTTPStatus, &a.Detail} },
+		`SELECT item_id, outcome, http_status, detail FROM attempts WHERE item_id = $1 ORDER BY id`, itemID)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts of item %d: %w", itemID, err)
 	}

@@ -48,16 +48,12 @@ func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error)
 		return nil, nil
 	}
 	var p params
-	rows, err := db.sql.QueryContext(ctx, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
-		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
-		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+p.list(itemIDs)+`) ORDER BY i.id`, p.args...)
-	if err != nil {
-		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
-	}
-	ws, err := scanRows(rows, func(w *Work) []any {
+	ws, err := queryRows(ctx, db.sql, func(w *Work) []any {
 		return []any{&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
 			&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries}
-	})
+	}, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
+		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
+		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+p.list(itemIDs)+`) ORDER BY i.id`, p.args...)
 	if err != nil {
 		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
 	}

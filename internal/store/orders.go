@@ -226,11 +226,7 @@ func listOrdersQuery(f OrderFilter, limit int) (string, []any, error) {
 }
 
 func queryOrders(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]OrderRecord, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanRows(rows, (*OrderRecord).fields)
+	return queryRows(ctx, tx, (*OrderRecord).fields, query, args...)
 }
 
 // itemsOfOrdersQuery builds fillItems' query.
@@ -255,17 +251,13 @@ func fillItems(ctx context.Context, tx *sql.Tx, orders []OrderRecord) error {
 		item    ItemRecord
 	}
 	query, args := itemsOfOrdersQuery(ids)
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err == nil {
-		var items []orderItem
-		items, err = scanRows(rows, func(x *orderItem) []any { return append([]any{&x.orderID}, x.item.fields()...) })
-		for _, x := range items {
-			o := &orders[index[x.orderID]]
-			o.Items = append(o.Items, x.item)
-		}
-	}
+	items, err := queryRows(ctx, tx, func(x *orderItem) []any { return append([]any{&x.orderID}, x.item.fields()...) }, query, args...)
 	if err != nil {
 		return fmt.Errorf("load items of %d orders: %w", len(orders), err)
+	}
+	for _, x := range items {
+		o := &orders[index[x.orderID]]
+		o.Items = append(o.Items, x.item)
 	}
 	return nil
 }

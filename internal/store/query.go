@@ -79,6 +79,16 @@ func scanRows[T any](rows *sql.Rows, fields func(*T) []any) ([]T, error) {
 	return out, rows.Err()
 }
 
+// queryRows runs a query and reads every row into a T, through fields (see
+// scanRows).
+func queryRows[T any](ctx context.Context, q querier, fields func(*T) []any, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRows(rows, fields)
+}
+
 // scanIDs reads the ids a query returns, one per row; it takes the
 // query's results as they come, so that a caller can pass them straight on.
 func scanIDs(rows *sql.Rows, err error) ([]int64, error) {

@@ -59,11 +59,8 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	since = since.UTC()
 	s := Stats{RejectedBy: map[string]int64{}, Items: map[enroll.ItemStatus]int64{}}
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, statsDeliveriesQuery, since)
-		var deliveries []deliveryCount
-		if err == nil {
-			deliveries, err = scanRows(rows, func(c *deliveryCount) []any { return []any{&c.status, &c.reason, &c.n} })
-		}
+		deliveries, err := queryRows(ctx, tx, func(c *deliveryCount) []any { return []any{&c.status, &c.reason, &c.n} },
+			statsDeliveriesQuery, since)
 		if err != nil {
 			return fmt.Errorf("count deliveries: %w", err)
 		}
@@ -81,11 +78,7 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 		if err := tx.QueryRowContext(ctx, statsOrdersQuery, since).Scan(&s.Orders); err != nil {
 			return fmt.Errorf("count orders: %w", err)
 		}
-		rows, err = tx.QueryContext(ctx, statsItemsQuery, since)
-		var items []statusCount
-		if err == nil {
-			items, err = scanRows(rows, (*statusCount).fields)
-		}
+		items, err := queryRows(ctx, tx, (*statusCount).fields, statsItemsQuery, since)
 		if err != nil {
 			return fmt.Errorf("count items: %w", err)
 		}
@@ -112,11 +105,7 @@ type Backlog struct {
 func (db *DB) Backlog(ctx context.Context) (Backlog, error) {
 	var b Backlog
 	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, backlogQuery, enroll.ItemPending, enroll.ItemRetrying)
-		var counts []statusCount
-		if err == nil {
-			counts, err = scanRows(rows, (*statusCount).fields)
-		}
+		counts, err := queryRows(ctx, tx, (*statusCount).fields, backlogQuery, enroll.ItemPending, enroll.ItemRetrying)
 		if err != nil {
 			return fmt.Errorf("count waiting items: %w", err)
 		}

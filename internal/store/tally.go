@@ -43,15 +43,11 @@ func (db *DB) Tally(ctx context.Context) (Tally, error) {
 
 // countBy reads a query's (key, count) rows into counts.
 func countBy[K ~string](ctx context.Context, tx *sql.Tx, query string, counts map[K]int) error {
-	rows, err := tx.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
 	type count struct {
 		key K
 		n   int
 	}
-	cs, err := scanRows(rows, func(c *count) []any { return []any{&c.key, &c.n} })
+	cs, err := queryRows(ctx, tx, func(c *count) []any { return []any{&c.key, &c.n} }, query)
 	for _, c := range cs {
 		counts[c.key] = c.n
 	}
