@@ -74,11 +74,7 @@ func retryableJobs(t *testing.T, db *store.DB) int {
 func TestStopEndsAWakeUnderWay(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, store.Postgres, 5)
-	stop(t, f.queue)
-	f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
-	f.lms.SetDown(true)
-	f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
-	waitFor(t, "the job tried while the LMS was down to wait for its retry", func() bool { return retryableJobs(t, f.db) == 1 })
+	f.orderWaiting(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
 
 	tx, err := f.db.SQL().BeginTx(ctx, nil)
 	if err != nil {
@@ -111,11 +107,7 @@ func TestStopEndsAWakeUnderWay(t *testing.T) {
 func TestStopLeavesNothingRunning(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 5)
-		stop(t, f.queue)
-		f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
-		f.lms.SetDown(true)
-		waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
-		waitFor(t, "the job tried while the LMS was down to wait for its retry", func() bool { return retryableJobs(t, f.db) == 1 })
+		waiting := f.orderWaiting(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
 		f.lms.SetDown(false)
 		f.settled(t, f.order(t, item("course-v1:Org+B+1", "next@example.com")))
 		f.settled(t, waiting) // woken, long before its retry delay
@@ -160,14 +152,10 @@ func (h holdWake) Handle(ctx context.Context, r slog.Record) error {
 // loop takes to end after Stop has cancelled it.
 func TestStopWaitsForTheWakeLoop(t *testing.T) {
 	f := newFixture(t, store.SQLite, 5)
-	stop(t, f.queue)
 	stopped := make(chan struct{})
 	h := holdWake{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}),
 		inWake: make(chan struct{}), once: &sync.Once{}, stopped: stopped, finished: &atomic.Bool{}}
-	f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute, Logger: slog.New(h)})
-	f.lms.SetDown(true)
-	waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
-	waitFor(t, "the job tried while the LMS was down to wait for its retry", func() bool { return retryableJobs(t, f.db) == 1 })
+	waiting := f.orderWaiting(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute, Logger: slog.New(h)})
 	f.lms.SetDown(false)
 	f.settled(t, f.order(t, item("course-v1:Org+B+1", "next@example.com")))
 	f.settled(t, waiting)

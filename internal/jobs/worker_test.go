@@ -131,6 +131,19 @@ func (f *fixture) orderHeld(t *testing.T, it enroll.Item) (int64, edxtest.Call) 
 	}
 }
 
+// orderWaiting restarts the queue with opts and stores an order whose item
+// is tried while the LMS is down; it returns the order's id once the
+// item's job waits for its retry. The LMS is left down.
+func (f *fixture) orderWaiting(t *testing.T, opts jobs.Options) int64 {
+	t.Helper()
+	stop(t, f.queue)
+	f.queue = f.startWith(t, opts)
+	f.lms.SetDown(true)
+	id := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
+	waitFor(t, "the job of the item tried while the LMS was down to wait for its retry", func() bool { return retryableJobs(t, f.db) == 1 })
+	return id
+}
+
 // settled waits until every item of the order needs no more attempts.
 func (f *fixture) settled(t *testing.T, id int64) store.OrderRecord {
 	t.Helper()
@@ -588,24 +601,7 @@ func TestJobsGiveWayToIngest(t *testing.T) {
 func TestLMSBackWakesWaitingItems(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, 5)
-		stop(t, f.queue)
-		f.queue = f.startWith(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
-		f.lms.SetDown(true)
-		waiting := f.order(t, item("course-v1:Org+A+1", "waiting@example.com"))
-		// Its job waits for its retry once the queue has recorded the failure.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			var n int
-			err := f.db.SQL().QueryRow(`SELECT count(*) FROM river_job WHERE state = 'retryable'`).Scan(&n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the job of the item tried while the LMS was down does not wait for a retry")
-			}
-		}
+		waiting := f.orderWaiting(t, jobs.Options{MaxAttempts: 5, RetryDelay: 5 * time.Minute})
 		f.lms.SetDown(false)
 		f.settled(t, f.order(t, item("course-v1:Org+B+1", "next@example.com")))
 		if o := f.settled(t, waiting); o.Items[0].Status != enroll.ItemEnrolled || o.Items[0].Attempts != 2 {
