@@ -71,7 +71,7 @@ func TestKillUnderLoad(t *testing.T) {
 					attempts, _ := db.Attempts(context.Background(), o.Items[0].ID)
 					enrolled := 0
 					for _, a := range attempts {
-						if a.Outcome == "enrolled" {
+						if a.Outcome == enroll.OutcomeEnrolled {
 							enrolled++
 						}
 					}

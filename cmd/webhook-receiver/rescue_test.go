@@ -102,9 +102,9 @@ func enrolledOnce(t *testing.T, lms *edxtest.LMS, db *store.DB, orderID int, cou
 	enrolled, unanswered := 0, 0
 	for _, a := range attempts {
 		switch {
-		case a.Outcome == "enrolled":
+		case a.Outcome == enroll.OutcomeEnrolled:
 			enrolled++
-		case a.Outcome == "retry" && a.HTTPStatus == 0:
+		case a.Outcome == enroll.OutcomeRetry && a.HTTPStatus == 0:
 			unanswered++
 		}
 	}

@@ -291,7 +291,7 @@ func TestThrottleIsNotAFailedAttempt(t *testing.T) {
 		}
 		throttled := 0
 		for _, a := range attempts {
-			if a.Outcome == "throttled" {
+			if a.Outcome == enroll.OutcomeThrottled {
 				throttled++
 			}
 		}

@@ -339,7 +339,7 @@ func TestStatsBacklogLastAttempt(t *testing.T) {
 			t.Errorf("Backlog = %+v, %v", b, err)
 		}
 		a, ok, err := db.LastAttempt(ctx)
-		if err != nil || !ok || a.ItemID != fx.items["1001/d@example.com"] || a.HTTPStatus != 503 || a.Outcome != "retry" {
+		if err != nil || !ok || a.ItemID != fx.items["1001/d@example.com"] || a.HTTPStatus != 503 || a.Outcome != enroll.OutcomeRetry {
 			t.Errorf("LastAttempt = %+v, %v, %v", a, ok, err)
 		}
 	})

@@ -67,7 +67,7 @@ func TestSaveHistoryAndTally(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = db.RecordAttempt(ctx, store.Attempt{ItemID: res.Enqueued[0], Outcome: "throttled", HTTPStatus: 429,
+		err = db.RecordAttempt(ctx, store.Attempt{ItemID: res.Enqueued[0], Outcome: enroll.OutcomeThrottled, HTTPStatus: 429,
 			Status: enroll.ItemPending})
 		if err != nil {
 			t.Fatal(err)
