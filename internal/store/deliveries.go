@@ -126,12 +126,16 @@ func (db *DB) saveOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveRe
 	return db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, res)
 }
 
+// ReasonDuplicate is the reason stored with an accepted delivery that
+// changed nothing: the dashboard counts these apart.
+const ReasonDuplicate = "duplicate"
+
 // acceptedDelivery is the delivery of an accepted webhook as stored: with
-// its body, and the reason "duplicate" when it changed nothing.
+// its body, and ReasonDuplicate when it changed nothing.
 func acceptedDelivery(a Accepted, res SaveResult) Delivery {
 	d := a.Delivery
 	if res.Duplicate() && d.Reason == "" {
-		d.Reason = "duplicate"
+		d.Reason = ReasonDuplicate
 	}
 	d.KeepBody = true
 	return d

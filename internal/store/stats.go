@@ -69,7 +69,7 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 			case c.status != 200:
 				s.Rejected += c.n
 				s.RejectedBy[c.reason] += c.n
-			case c.reason == "duplicate":
+			case c.reason == ReasonDuplicate:
 				s.Duplicates += c.n
 			default:
 				s.Accepted += c.n
