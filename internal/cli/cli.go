@@ -35,6 +35,7 @@ Commands:
   deliveries  list and replay webhook deliveries: deliveries list|replay
   hash-password  print a bcrypt hash of a password read from standard input
   send-test  send one signed sample order to a running service
+  import-django  copy the Django app's orders and items, with their history, into this database
   version   print the version
   help      print this help, or a command's help: help <command>
 
@@ -104,6 +105,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return hashPassword(ctx, env, rest)
 	case "send-test":
 		return sendTest(ctx, env, rest)
+	case "import-django":
+		return importDjango(ctx, env, rest)
 	case "version", "-version", "--version":
 		return printVersion(env, rest)
 	case "help", "-h", "-help", "--help":

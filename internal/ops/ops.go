@@ -17,6 +17,8 @@
 //     (enroll.ErrConflict).
 //   - Replay: a stored, authenticated delivery is processed again with
 //     today's configuration (ErrNoBody otherwise).
+//   - ImportDjango: the Django app's orders and items are copied here, each
+//     item in the status DjangoItemStatus gives it (importdjango.go).
 //
 // Which order an operator names: OrdersOfShop, by the shop-name rule of
 // enroll.SameSource. The store carries the actions out (store.RetryItems,
