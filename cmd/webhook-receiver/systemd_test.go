@@ -304,7 +304,7 @@ func TestSystemdUnitEnvironmentRunsTheService(t *testing.T) {
 
 	bin := build(t)
 	p := start(t, bin, environ) // start sets WEBHOOK_RECEIVER_LISTEN to a free port
-	if status, _ := postSigned(t, clientFrom("127.0.0.1"), p.url, "systemd", "", shopifyOrderOfSize(1, "unit@example.com", 0)); status != 200 {
+	if status := postSigned(t, clientFrom("127.0.0.1"), p.url, "systemd", "", shopifyOrderOfSize(1, "unit@example.com", 0)); status != 200 {
 		t.Fatalf("order: status %d\n%s", status, p.logs)
 	}
 	waitEnrolled(t, lms, []string{"unit@example.com"}, 30*time.Second)
