@@ -70,12 +70,12 @@ func printImport(w io.Writer, from string, r ops.ImportReport) {
 	}
 	fmt.Fprintf(w, "The old app's database: %s\n", from)
 	for _, c := range r.Platforms {
-		source := c.Source
-		if source == "" {
-			source = "no shop needed"
+		if c.Read == 0 && c.Source == "" {
+			fmt.Fprintf(w, "%s orders: none\n", platformNames[c.Platform])
+			continue
 		}
 		fmt.Fprintf(w, "%s orders (%s): %d read, %d %s, %d here already (left alone)\n",
-			platformNames[c.Platform], source, c.Read, c.Imported, verb, c.Existing)
+			platformNames[c.Platform], c.Source, c.Read, c.Imported, verb, c.Existing)
 		var parts []string
 		for _, s := range enroll.ItemStatuses() {
 			if n := c.Items[s]; n > 0 {

@@ -457,7 +457,10 @@ shopify:
 
 	// Named, the shop gets the orders; a redelivery from it is a duplicate
 	// (the shop's name as configured, whatever case --shop uses).
-	mustRun(t, twoShops, "import-django", "--from", fromShopOnly, "--shop", "Second.MyShopify.com")
+	out := mustRun(t, twoShops, "import-django", "--from", fromShopOnly, "--shop", "Second.MyShopify.com")
+	if !strings.Contains(out, "Shopify orders (second.myshopify.com): 1 read, 1 imported") || !strings.Contains(out, "WooCommerce orders: none") {
+		t.Errorf("import with --shop:\n%s", out)
+	}
 	got := ordersJSON(t, twoShops)
 	if len(got) != 1 || got[5001]["source"] != "second.myshopify.com" {
 		t.Fatalf("orders after --shop: %v", got)

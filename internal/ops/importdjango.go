@@ -138,9 +138,13 @@ func (o *Ops) ImportSources(opt ImportOptions, counts map[enroll.Platform]int) (
 		switch {
 		case strings.TrimSpace(c.named) != "":
 			source, ok := c.find(strings.TrimSpace(c.named))
-			if !ok {
-				return nil, refuse("%s %q is not a configured %s %s (configured: %s): add it (%s) or name one of them",
-					c.flag, c.named, c.platformName, c.noun, list(c.configured), c.setting)
+			switch {
+			case !ok && len(c.configured) == 0:
+				return nil, refuse("%s %q is not a configured %s %s: none is; configure it (%s) before importing",
+					c.flag, c.named, c.platformName, c.noun, c.setting)
+			case !ok:
+				return nil, refuse("%s %q is not a configured %s %s (configured: %s): name one of them, or configure it (%s) first",
+					c.flag, c.named, c.platformName, c.noun, strings.Join(c.configured, ", "), c.setting)
 			}
 			sources[c.p] = source
 		case n == 0:
@@ -153,17 +157,10 @@ func (o *Ops) ImportSources(opt ImportOptions, counts map[enroll.Platform]int) (
 		default:
 			return nil, refuse("the old app's database has %d %s order(s), and %d %ss are configured (%s): "+
 				"name the one the old app served with %s",
-				n, c.platformName, len(c.configured), c.noun, list(c.configured), c.flag)
+				n, c.platformName, len(c.configured), c.noun, strings.Join(c.configured, ", "), c.flag)
 		}
 	}
 	return sources, nil
-}
-
-func list(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
 
 // ImportDjango copies the Django app's orders and items into the

@@ -60,6 +60,8 @@ func TestImportSources(t *testing.T) {
 		{"several, none named", two, ops.ImportOptions{}, map[enroll.Platform]int{enroll.Shopify: 1}, nil, "name the one the old app served with --shop"},
 		{"several, no order", two, ops.ImportOptions{}, map[enroll.Platform]int{enroll.Shopify: 0}, map[enroll.Platform]string{}, ""},
 		{"no site", two, ops.ImportOptions{Shop: shop}, both, nil, "no WooCommerce site is configured"},
+		{"named, none configured", config.Config{}, ops.ImportOptions{Shop: shop}, map[enroll.Platform]int{enroll.Shopify: 1}, nil,
+			"none is; configure it (WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN)"},
 		{"not configured", one, ops.ImportOptions{Site: "https://else.example.com"}, both, nil, "is not a configured WooCommerce site"},
 	} {
 		o := &ops.Ops{Config: c.cfg}
