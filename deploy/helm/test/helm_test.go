@@ -464,6 +464,54 @@ func TestDefaults(t *testing.T) {
 	checkSelects(t, only(t, m.services, "shop-webhook-receiver"), d)
 }
 
+// A claim of the operator's replaces the chart's.
+func TestExistingClaim(t *testing.T) {
+	m := render(t, nil, "persistence.existingClaim=webhooks-data")
+	if len(m.claims) != 0 {
+		t.Errorf("claims %v rendered beside an existing claim", keys(m.claims))
+	}
+	d := only(t, m.deployments, "shop-webhook-receiver")
+	if v := volume(t, d.Spec.Template.Spec, "data"); v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "webhooks-data" {
+		t.Errorf("data volume %+v, want the claim webhooks-data", v)
+	}
+}
+
+// Every variable the pods get is a setting of the service: one the README's
+// configuration table (generated from internal/config) lists. A renamed
+// setting would otherwise be ignored with a warning in the pod's log.
+func TestSettingNames(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, name := range regexp.MustCompile("`(WEBHOOK_RECEIVER_[A-Z0-9_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		known[name[1]] = true
+	}
+	if !known["WEBHOOK_RECEIVER_DATABASE_URL"] {
+		t.Fatal("the README lists no settings")
+	}
+	for _, files := range [][]string{{"sqlite.yaml"}, {"postgresql.yaml"}} {
+		m := render(t, files)
+		var specs []corev1.PodSpec
+		for _, d := range m.deployments {
+			specs = append(specs, d.Spec.Template.Spec)
+		}
+		for _, j := range m.jobs {
+			specs = append(specs, j.Spec.Template.Spec)
+		}
+		for _, spec := range specs {
+			for _, c := range spec.Containers {
+				for _, e := range c.Env {
+					if !known[e.Name] {
+						t.Errorf("%s: %s is not a setting in the README's configuration table", files[0], e.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
 // A configuration file given whole (--set-file) is stored as it is, not
 // re-encoded, and mounted.
 func TestConfigFile(t *testing.T) {
