@@ -36,6 +36,7 @@ Commands:
   hash-password  print a bcrypt hash of a password read from standard input
   send-test  send one signed sample order to a running service
   import-django  copy the Django app's orders and items, with their history, into this database
+  healthcheck  ask the running service whether it is ready (/readyz) or alive (--live): exit 0 or 1
   version   print the version
   help      print this help, or a command's help: help <command>
 
@@ -107,6 +108,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return sendTest(ctx, env, rest)
 	case "import-django":
 		return importDjango(ctx, env, rest)
+	case "healthcheck":
+		return healthcheck(ctx, env, rest)
 	case "version", "-version", "--version":
 		return printVersion(env, rest)
 	case "help", "-h", "-help", "--help":
