@@ -1,8 +1,10 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -25,21 +27,54 @@ const replicaHeader = "X-Test-Replica"
 
 // lmsProxy returns the URL of a proxy to the fake LMS for one replica: it
 // names the replica on every request it forwards, so that the fake's hook
-// can tell which replica made a call.
-func lmsProxy(t *testing.T, lms *edxtest.LMS, replica string) string {
+// can tell which replica made a call. When lost is not nil, it counts there
+// the calls whose answer did not reach the replica whole (the replica gave
+// up waiting, or the answer was cut short): the LMS may have carried them
+// out, for every learner of the call, with no attempt recorded for the
+// learners the job had swept up from other jobs.
+func lmsProxy(t *testing.T, lms *edxtest.LMS, replica string, lost *calls) string {
 	t.Helper()
 	target, err := url.Parse(lms.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(&httputil.ReverseProxy{
+	type failed struct{ bool }
+	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Header.Set(replicaHeader, replica)
 		},
 		// The calls of a killed replica end with its connections.
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
-	})
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, _ error) {
+			if f, ok := r.Context().Value(failed{}).(*bool); ok {
+				*f = true
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var proxyFailed bool
+		r = r.WithContext(context.WithValue(r.Context(), failed{}, &proxyFailed))
+		defer func() {
+			p := recover() // http.ErrAbortHandler: the answer was cut short
+			if lost != nil && (p != nil || proxyFailed || r.Context().Err() != nil) {
+				form, _ := url.ParseQuery(string(body))
+				lost.add(r, edxtest.Call{Courses: strings.Split(form.Get("courses"), ","),
+					Identifiers: strings.Split(form.Get("identifiers"), ",")})
+			}
+			if p != nil {
+				panic(p)
+			}
+		}()
+		r.Header.Set(replicaHeader, replica)
+		proxy.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -63,6 +98,19 @@ func (c *calls) add(r *http.Request, call edxtest.Call) {
 			c.n[[3]string{replica, course, strings.ToLower(id)}]++
 		}
 	}
+}
+
+// byAny returns how many calls any replica made for the learner in the course.
+func (c *calls) byAny(course, email string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range c.n {
+		if k[1] == course && k[2] == strings.ToLower(email) {
+			n += v
+		}
+	}
+	return n
 }
 
 // by returns how many calls the replica made for the learner in the course.
@@ -112,7 +160,7 @@ func enrolledOnce(t *testing.T, lms *edxtest.LMS, db *store.DB, orderID int, cou
 		t.Errorf("order %d of %s recorded as enrolled %d times; attempts %+v", orderID, email, enrolled, attempts)
 	}
 	if n := lms.EnrollCount(course, email); n < 1 || n > 1+unanswered+lost {
-		t.Errorf("%s enrolled %d times in %s; want once, plus once per call whose answer was lost (%d timed out, %d of a killed replica); attempts %+v",
+		t.Errorf("%s enrolled %d times in %s; want once, plus once per call whose answer was lost (%d timed out, %d lost on the way or with a killed replica); attempts %+v",
 			email, n, course, unanswered, lost, attempts)
 	}
 }
@@ -169,7 +217,7 @@ func TestReplicaKilledMidJobIsRescued(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, name := range []string{"a", "b", "c"} {
 		wg.Go(func() {
-			p := start(t, bin, slices.Concat(env, []string{"WEBHOOK_RECEIVER_LMS_BASE_URL=" + lmsProxy(t, lms, name)}))
+			p := start(t, bin, slices.Concat(env, []string{"WEBHOOK_RECEIVER_LMS_BASE_URL=" + lmsProxy(t, lms, name, nil)}))
 			mu.Lock()
 			replicas[name] = p
 			mu.Unlock()
