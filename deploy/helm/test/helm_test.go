@@ -619,8 +619,18 @@ func checkPod(t *testing.T, m *manifests, d *appsv1.Deployment, command string) 
 		t.Errorf("%s: data mounted %+v, want %s writable (database, TMPDIR)", d.Name, mount, dataDir)
 	}
 	volume(t, spec, "data")
+	checkScratch(t, d.Name, spec, c)
 	checkEnvRefs(t, m, d.Name, c)
 	return c
+}
+
+// checkScratch: /tmp is a writable emptyDir, the root filesystem being
+// read-only.
+func checkScratch(t *testing.T, what string, spec corev1.PodSpec, c corev1.Container) {
+	t.Helper()
+	if m := mountOf(t, c, "tmp"); m.MountPath != "/tmp" || m.ReadOnly || volume(t, spec, "tmp").EmptyDir == nil {
+		t.Errorf("%s: /tmp is not a writable emptyDir (%+v)", what, m)
+	}
 }
 
 func checkProbe(t *testing.T, what string, p *corev1.Probe, path string) {
@@ -723,9 +733,10 @@ func checkMigrationJob(t *testing.T, m *manifests) *batchv1.Job {
 	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 		t.Errorf("%s: the service account token is mounted", job.Name)
 	}
-	if mountOf(t, c, "tmp").MountPath != dataDir {
-		t.Errorf("%s: no writable %s (TMPDIR) on the read-only root", job.Name, dataDir)
+	if v := volume(t, spec, "data"); mountOf(t, c, "data").MountPath != dataDir || v.EmptyDir == nil {
+		t.Errorf("%s: no writable %s on the read-only root", job.Name, dataDir)
 	}
+	checkScratch(t, job.Name, spec, c)
 	checkEnvRefs(t, m, job.Name, c)
 	return job
 }

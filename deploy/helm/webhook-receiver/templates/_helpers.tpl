@@ -32,7 +32,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
 {{- end }}
 
-{{/* Where the data volume is mounted: the image's VOLUME, WORKDIR and TMPDIR. */}}
+{{/* Where the data volume is mounted: the image's VOLUME and WORKDIR. */}}
 {{- define "webhook-receiver.dataDir" -}}/var/lib/webhook-receiver{{- end }}
 {{- define "webhook-receiver.configDir" -}}/etc/webhook-receiver{{- end }}
 
@@ -223,6 +223,9 @@ containers:
     volumeMounts:
       - name: data
         mountPath: {{ include "webhook-receiver.dataDir" $root }}
+      # The root filesystem is read-only: temporary files go here.
+      - name: tmp
+        mountPath: /tmp
       {{- if or $v.config.content $v.config.existingSecret }}
       - name: config
         mountPath: {{ include "webhook-receiver.configDir" $root }}
@@ -234,9 +237,11 @@ volumes:
     persistentVolumeClaim:
       claimName: {{ default (printf "%s-data" $fullname) $v.persistence.existingClaim }}
     {{- else }}
-    # PostgreSQL holds the data: this is scratch space (TMPDIR).
+    # PostgreSQL holds the data: this is scratch space.
     emptyDir: {}
     {{- end }}
+  - name: tmp
+    emptyDir: {}
   {{- if or $v.config.content $v.config.existingSecret }}
   - name: config
     secret:
