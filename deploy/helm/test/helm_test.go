@@ -464,6 +464,49 @@ func TestDefaults(t *testing.T) {
 	checkSelects(t, only(t, m.services, "shop-webhook-receiver"), d)
 }
 
+// helm install --dry-run=client: Helm takes the migration Job and its
+// Secret as hooks (PostgreSQL only), the rest as the release's manifest,
+// and renders the notes.
+func TestInstallDryRun(t *testing.T) {
+	for _, tc := range []struct {
+		file, hooks, url string
+	}{
+		{"sqlite.yaml", "", "https://webhooks.example.com/webhooks/shopify/order/create"},
+		{"postgresql.yaml", "shop-webhook-receiver-migrate shop-webhook-receiver-migrate", "http://webhooks.example.com/webhooks/shopify/order/create"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			out, err := runHelm(t, append([]string{"install", release, chartDir, "--dry-run=client", "--namespace", "edx"}, valueArgs([]string{tc.file})...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := regexp.MustCompile(`(?m)^(HOOKS|MANIFEST|NOTES):$`).Split(out, -1)
+			if len(parts) != 4 {
+				t.Fatalf("no HOOKS, MANIFEST and NOTES in:\n%s", out)
+			}
+			hooks, manifest, notes := parts[1], parts[2], parts[3]
+			h := decode(t, hooks)
+			var names []string
+			for name := range h.secrets {
+				names = append(names, name)
+			}
+			for name := range h.jobs {
+				names = append(names, name)
+			}
+			if got := strings.Join(names, " "); got != tc.hooks || h.count != len(names) {
+				t.Errorf("hooks %q (%d documents), want %q", got, h.count, tc.hooks)
+			}
+			if m := decode(t, manifest); len(m.jobs) != 0 || m.secrets["shop-webhook-receiver-migrate"] != nil {
+				t.Errorf("the migration is in the release's manifest, not a hook")
+			}
+			for _, want := range []string{tc.url, "kubectl -n edx exec deploy/shop-webhook-receiver -- /webhook-receiver check"} {
+				if !strings.Contains(notes, want) {
+					t.Errorf("notes lack %q:\n%s", want, notes)
+				}
+			}
+		})
+	}
+}
+
 // A claim of the operator's replaces the chart's.
 func TestExistingClaim(t *testing.T) {
 	m := render(t, nil, "persistence.existingClaim=webhooks-data")
