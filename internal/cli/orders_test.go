@@ -87,6 +87,10 @@ func TestOrdersCommands(t *testing.T) {
 			t.Fatalf("order 502: %d", got)
 		}
 		waitEnrolled(t, lms, "course-v1:Org+Ok+1", "Learner@Example.com")
+		// The LMS answers before the worker records the enrollment.
+		waitFor(t, "order 502 to be processed", func() bool {
+			return len(orderLines(t, mustRun(t, e, "orders", "list", "--status", "PROCESSED", "--json"))) == 1
+		})
 		waitFor(t, "order 501 to fail", func() bool {
 			return len(orderLines(t, mustRun(t, e, "orders", "list", "--status", "failed", "--json"))) == 1
 		})
