@@ -37,6 +37,7 @@ Commands:
   send-test  send one signed sample order to a running service
   import-django  copy the Django app's orders and items, with their history, into this database
   healthcheck  ask the running service whether it is ready (/readyz) or alive (--live): exit 0 or 1
+  script    run a script of webhook-receiver commands without a shell (Tutor's init tasks)
   version   print the version
   help      print this help, or a command's help: help <command>
 
@@ -110,6 +111,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return importDjango(ctx, env, rest)
 	case "healthcheck":
 		return healthcheck(ctx, env, rest)
+	case "script":
+		return script(ctx, env, rest)
 	case "version", "-version", "--version":
 		return printVersion(env, rest)
 	case "help", "-h", "-help", "--help":
