@@ -334,9 +334,9 @@ func TestTutorPluginReplacesTheOldOne(t *testing.T) {
 	if diff := mapDiff(want, composeEnv(service)); diff != "" {
 		t.Errorf("compose service environment:\n%s", diff)
 	}
-	if service["image"] != image || service["read_only"] != true || service["ports"] != nil {
-		t.Errorf("compose service: image %v, read_only %v, ports %v; want %s, true, none (Caddy routes to it)",
-			service["image"], service["read_only"], service["ports"], image)
+	if service["image"] != image || service["read_only"] != true || fmt.Sprint(service["tmpfs"]) != "[/tmp]" || service["ports"] != nil {
+		t.Errorf("compose service: image %v, read_only %v, tmpfs %v, ports %v; want %s, true, [/tmp], none (Caddy routes to it)",
+			service["image"], service["read_only"], service["tmpfs"], service["ports"], image)
 	}
 	volumes := strs(service["volumes"])
 	for _, v := range []string{"../../data/webhookreceiver:/var/lib/webhook-receiver:z",
