@@ -316,6 +316,7 @@ func TestTutorPluginReplacesTheOldOne(t *testing.T) {
 		"WEBHOOK_RECEIVER_LOG_LEVEL":                   "warn",
 		"WEBHOOK_RECEIVER_TRUSTED_PROXIES":             "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
 		"WEBHOOK_RECEIVER_CONFIG":                      "/etc/webhook-receiver/config.yml",
+		"TMPDIR":                                       "/tmp", // a tmpfs, an emptyDir in Kubernetes
 	}
 	// docker compose reads "$$" as "$".
 	composeEnv := func(service map[string]any) map[string]string {

@@ -132,6 +132,8 @@ def webhookreceiver_environment(context: t.Any) -> dict[str, str]:
             env[name] = value
     if context["WEBHOOKRECEIVER_CONFIG"]:
         env["WEBHOOK_RECEIVER_CONFIG"] = CONFIG_FILE
+    # The image's TMPDIR is its data folder, which only SQLite mounts.
+    env["TMPDIR"] = "/tmp"
     return env
 
 
