@@ -267,6 +267,8 @@ func TestRedactURL(t *testing.T) {
 		{"postgres://u@h/db?sslmode=disable&password=S3CRET", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
 		{"postgres://u@h/db?sslpassword=S3CRET", "postgres://u@h/db?sslpassword=xxxxx"},
 		{"postgres://u:S3CRET@h:bad port/db", "[redacted]"},
+		{"mysql://u:S3CRET@h:3306/db", "mysql://u:xxxxx@h:3306/db"},
+		{"mysql://u:sec%zzret@h/db", "[redacted]"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {

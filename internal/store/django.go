@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
@@ -93,7 +94,7 @@ type DjangoDB struct {
 // mariadb:; parameters tls=true|false|skip-verify|preferred and
 // socket=<path>). Errors never hold the password.
 func OpenDjango(ctx context.Context, rawURL string) (*DjangoDB, error) {
-	where := redactedURL(rawURL)
+	where := config.RedactURL(rawURL)
 	scheme, _, _ := strings.Cut(rawURL, ":")
 	var db *sql.DB
 	dialect := strings.ToLower(scheme)
@@ -180,27 +181,6 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// redactedURL is a database URL fit to print: its password replaced.
-func redactedURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		if strings.ContainsAny(rawURL, "@?") {
-			return "[redacted]"
-		}
-		return rawURL
-	}
-	q := u.Query()
-	for key := range q {
-		if strings.Contains(strings.ToLower(key), "password") {
-			q.Set(key, "xxxxx")
-		}
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
 }
 
 // String names the database without its password.
