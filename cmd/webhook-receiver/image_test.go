@@ -269,7 +269,7 @@ func TestContainerImage(t *testing.T) {
 	}
 
 	lms := edxtest.New(t)
-	addr := freePort(t)
+	addr := freeAddr(t)
 	_, port, _ = net.SplitHostPort(addr)
 	host, _, _ := net.SplitHostPort(imageEnv["WEBHOOK_RECEIVER_LISTEN"])
 	env := []string{}
@@ -378,17 +378,6 @@ func TestContainerImage(t *testing.T) {
 	}
 	t.Logf("image %s: %s; built in %s, whole test %s", tag, b.must("images", "--format", "{{.Size}}", tag),
 		built.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
-}
-
-// freePort is a free TCP address on loopback.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // mount bind-mounts src on dst, read-only unless writable, until the test

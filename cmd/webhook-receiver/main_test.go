@@ -54,15 +54,21 @@ type process struct {
 	logs *lockedBuffer
 }
 
-// start runs `webhook-receiver serve` and waits for /readyz.
-func start(t *testing.T, bin string, env []string) *process {
+// freeAddr is a 127.0.0.1 address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs `webhook-receiver serve` and waits for /readyz.
+func start(t *testing.T, bin string, env []string) *process {
+	t.Helper()
+	addr := freeAddr(t)
 	p := &process{cmd: exec.Command(bin, "serve"), url: "http://" + addr, logs: &lockedBuffer{}}
 	p.cmd.Env = append(env[:len(env):len(env)], "WEBHOOK_RECEIVER_LISTEN="+addr)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

@@ -271,17 +271,6 @@ http {
 	return urls
 }
 
-// freeAddr is a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // clientFrom is an HTTP client whose connections come from the local
 // address ip: another loopback address than nginx's own 127.0.0.1, so that
 // the stored source IP tells the client from nginx.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -665,12 +664,7 @@ func (e tutorEnv) caddy(t *testing.T, upstream string) string {
 			t.Errorf("the Caddyfile has no site %s", host)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	port := strings.Split(addr, ":")[1]
 	text := strings.Replace(string(data), "{\n", "{\n    auto_https off\n    admin off\n    http_port "+port+"\n", 1)
 	text = strings.ReplaceAll(text, "webhookreceiver:8000", strings.TrimPrefix(upstream, "http://"))
