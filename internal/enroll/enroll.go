@@ -31,6 +31,8 @@ type Order struct {
 	// (WooCommerce: date_paid_gmt is empty). Shopify orders are always Paid.
 	Paid  bool   `json:"paid"`
 	Items []Item `json:"items"`
+	// Snapshot is the order's state beyond its items, as the payload shows it.
+	Snapshot
 }
 
 // Item is one line item: one learner to enroll in the course a SKU names.
@@ -38,8 +40,18 @@ type Item struct {
 	LineItemID int64  `json:"line_item_id"`
 	SKU        string `json:"sku"`
 	// Email is the learner's email with the shop's fallbacks already applied;
-	// empty when the order carries none.
+	// empty when the order carries none. A line naming several learners
+	// gives one Item each, with the same LineItemID.
 	Email string `json:"email"`
+	// Quantity is the seats bought on the item's line (at least 1): seats
+	// beyond the line's learners are unassigned, never guessed.
+	Quantity int `json:"quantity,omitempty"`
+	// Mode is the enrollment mode (certificate track) bought, from the
+	// course settings; empty for the course's default.
+	Mode string `json:"mode,omitempty"`
+	// CourseID is the course, when the course settings name it; empty to
+	// look it up by SKU.
+	CourseID string `json:"course_id,omitempty"`
 }
 
 // OrderStatus is where an order is in its life.
@@ -65,6 +77,13 @@ const (
 	ItemEnrolled ItemStatus = "enrolled"
 	// ItemAllowed has no LMS account yet; the LMS enrolls the learner on registration.
 	ItemAllowed ItemStatus = "allowed"
+	// ItemAwaitingRegistration is allowed (as ItemAllowed) in a course bought
+	// in a mode other than the default: a periodic check sets the mode once
+	// the learner's account exists.
+	ItemAwaitingRegistration ItemStatus = "awaiting_registration"
+	// ItemUnenrolled is not enrolled, as its desired state asks: its order
+	// was cancelled or refunded.
+	ItemUnenrolled ItemStatus = "unenrolled"
 	// ItemFailed failed permanently or ran out of attempts.
 	ItemFailed ItemStatus = "failed"
 	// ItemResolved was marked resolved by an operator, with a note: it needs
@@ -74,7 +93,8 @@ const (
 
 // ItemStatuses lists every item status, in the order of an item's life.
 func ItemStatuses() []ItemStatus {
-	return []ItemStatus{ItemPending, ItemRetrying, ItemEnrolled, ItemAllowed, ItemFailed, ItemResolved}
+	return []ItemStatus{ItemPending, ItemRetrying, ItemEnrolled, ItemAllowed, ItemAwaitingRegistration,
+		ItemUnenrolled, ItemFailed, ItemResolved}
 }
 
 // OrderStatuses lists every order status, in the order of an order's life.
@@ -104,7 +124,7 @@ func RetryableStatuses() []ItemStatus {
 // resolved by hand: those the LMS has not enrolled and no operator has
 // resolved yet. A resolved item keeps its first note; retry it to reopen it.
 func ResolvableStatuses() []ItemStatus {
-	return []ItemStatus{ItemPending, ItemRetrying, ItemFailed}
+	return []ItemStatus{ItemPending, ItemRetrying, ItemAwaitingRegistration, ItemFailed}
 }
 
 // Retryable reports whether an operator may retry an item in status s.
@@ -115,7 +135,20 @@ func (s ItemStatus) Resolvable() bool { return slices.Contains(ResolvableStatuse
 
 // Done reports whether the item needs no more attempts.
 func (s ItemStatus) Done() bool {
-	return s == ItemEnrolled || s == ItemAllowed || s == ItemFailed || s == ItemResolved
+	return s == ItemEnrolled || s == ItemAllowed || s == ItemAwaitingRegistration || s == ItemUnenrolled ||
+		s == ItemFailed || s == ItemResolved
+}
+
+// Reached reports whether an item in status s is in its desired state w, so
+// that a change of w needs a new attempt only when it does not.
+func (s ItemStatus) Reached(w Want) bool {
+	switch s {
+	case ItemEnrolled, ItemAllowed, ItemAwaitingRegistration:
+		return w == WantEnrolled
+	case ItemUnenrolled:
+		return w == WantUnenrolled
+	}
+	return false
 }
 
 // Or joins statuses for a sentence: "failed, resolved or retrying".

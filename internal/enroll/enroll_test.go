@@ -19,6 +19,8 @@ func TestStatusOf(t *testing.T) {
 		{[]ItemStatus{ItemEnrolled, ItemAllowed, ItemResolved}, OrderProcessed},
 		{[]ItemStatus{ItemResolved, ItemFailed}, OrderError},
 		{[]ItemStatus{ItemResolved, ItemPending}, OrderProcessing},
+		{[]ItemStatus{ItemUnenrolled, ItemEnrolled}, OrderProcessed},
+		{[]ItemStatus{ItemAwaitingRegistration}, OrderProcessed},
 	}
 	for _, tt := range tests {
 		if got := StatusOf(tt.items); got != tt.want {
@@ -29,7 +31,7 @@ func TestStatusOf(t *testing.T) {
 
 func TestDone(t *testing.T) {
 	for s, want := range map[ItemStatus]bool{ItemPending: false, ItemRetrying: false, ItemEnrolled: true,
-		ItemAllowed: true, ItemFailed: true, ItemResolved: true} {
+		ItemAllowed: true, ItemAwaitingRegistration: true, ItemUnenrolled: true, ItemFailed: true, ItemResolved: true} {
 		if got := s.Done(); got != want {
 			t.Errorf("%s.Done() = %v; want %v", s, got, want)
 		}
@@ -45,6 +47,8 @@ func TestWhatAStatusAllows(t *testing.T) {
 		{ItemRetrying, true, true},
 		{ItemEnrolled, false, false},
 		{ItemAllowed, false, false},
+		{ItemAwaitingRegistration, false, true},
+		{ItemUnenrolled, false, false},
 		{ItemFailed, true, true},
 		{ItemResolved, true, false},
 	}

@@ -106,7 +106,7 @@ func TestBodyBudget(t *testing.T) {
 		}
 		writer := db.NewWriter(queue.Enqueue, 2, 64)
 		k := newIntake(Deps{DB: db, Writer: writer, Config: cfg, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: time.Now})
-		srv := httptest.NewServer(k.shopifyOrder())
+		srv := httptest.NewServer(k.shopify("orders/create"))
 		t.Cleanup(srv.Close)
 		t.Cleanup(writer.Close)
 

@@ -10,7 +10,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST "+path+"/{$}", h)
 	}
 	intake := newIntake(d)
-	webhook("/webhooks/shopify/order/create", intake.shopifyOrder())
+	webhook("/webhooks/shopify", intake.shopify(""))
+	webhook("/webhooks/shopify/order/create", intake.shopify("orders/create"))
 	woo := intake.wooCommerceOrder()
 	webhook("/webhooks/woocommerce/order/create", woo)
 	webhook("/webhooks/woocommerce/order/update", woo)

@@ -45,30 +45,6 @@ func newIntake(d Deps) *intake {
 // Each handler answers what the headers can tell before it reads the body:
 // a request from no shop configured here costs no memory.
 
-func (k *intake) shopifyOrder() http.Handler {
-	d := k.d
-	return k.webhookHandler(enroll.Shopify, func(in *incoming) answer {
-		domain := in.header(shopifyDomainHeader)
-		if domain == "" {
-			return reject(http.StatusBadRequest, missingHeader, "missing X-Shopify-Shop-Domain header")
-		}
-		shop, ok := d.Config.Shop(domain)
-		if !ok {
-			in.source = printable(domain, maxSentSource)
-			return reject(http.StatusForbidden, unknownShop, "unknown shop domain")
-		}
-		in.source = shop.Domain
-		if a, ok := in.verify(shopifySignatureHeader, shop.Secrets); !ok {
-			return a
-		}
-		order, err := webhook.ParseShopifyOrder(in.body)
-		if err != nil {
-			return reject(http.StatusBadRequest, badJSON, err.Error())
-		}
-		return in.accept(order, false)
-	})
-}
-
 func (k *intake) wooCommerceOrder() http.Handler {
 	d := k.d
 	return k.webhookHandler(enroll.WooCommerce, func(in *incoming) answer {

@@ -164,13 +164,14 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 			continue
 		}
 		for _, it := range r.accepted.Order.Items {
-			rows = append(rows, []any{r.res.OrderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now, now})
+			rows = append(rows, []any{r.res.OrderID, it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it),
+				enroll.ItemPending, now, now})
 		}
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, created_at, updated_at)`,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
 		func(k *itemKey) []any { return []any{&k.order, &k.sku, &k.email} })
 	if err != nil {

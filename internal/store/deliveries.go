@@ -174,10 +174,11 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	now := db.now()
 	for _, it := range items {
 		var id int64
-		err := db.txQueryRow(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6)
+		err := db.txQueryRow(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity,
+			status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
 			ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id`,
-			orderID, it.LineItemID, it.SKU, it.Email, enroll.ItemPending, now).Scan(&id)
+			orderID, it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it), enroll.ItemPending, now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The course is looked up again: the operator may have fixed the SKU's redirect.
 			err = db.txQueryRow(ctx, tx, `UPDATE items SET status = $1, updated_at = $2, course_id = '', tries = 0
@@ -199,6 +200,9 @@ func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items 
 	}
 	return db.updateOrderStatus(ctx, tx, orderID, now)
 }
+
+// lineQuantity is the seats of an item's line as stored: at least 1.
+func lineQuantity(it enroll.Item) int { return max(it.Quantity, 1) }
 
 // deliveryInsert is the head of a deliveries INSERT whose rows deliveryRow makes.
 const deliveryInsert = `INSERT INTO deliveries (received_at, platform, source, path, source_ip, headers,
