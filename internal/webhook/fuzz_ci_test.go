@@ -7,5 +7,5 @@ import (
 )
 
 func TestFuzzTargets(t *testing.T) {
-	fuzztest.Run(t, "FuzzVerify", "FuzzParseShopifyOrder", "FuzzParseWooCommerceOrder")
+	fuzztest.Run(t, "FuzzVerify", "FuzzParseShopifyOrder", "FuzzParseWooCommerceOrder", "FuzzParseShopifyCompliance")
 }
