@@ -321,11 +321,16 @@ func TestStatsBacklogLastAttempt(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		stale := order(1).Delivery
+		stale.Reason = store.ReasonStale
+		if _, err := db.SaveDelivery(ctx, stale); err != nil {
+			t.Fatal(err)
+		}
 		s, err := db.Stats(ctx, start.Add(-time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.Stats{Accepted: 6, Duplicates: 1, Rejected: 3,
+		want := store.Stats{Accepted: 6, Duplicates: 1, Stale: 1, Rejected: 3,
 			RejectedBy: map[string]int64{"invalid signature": 2, "unknown shop domain": 1}, Orders: 5,
 			Items: map[enroll.ItemStatus]int64{enroll.ItemEnrolled: 1, enroll.ItemFailed: 1, enroll.ItemPending: 2, enroll.ItemRetrying: 1}}
 		if diff := cmp.Diff(want, s); diff != "" {

@@ -130,6 +130,10 @@ func (db *DB) saveOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveRe
 // changed nothing: the dashboard counts these apart.
 const ReasonDuplicate = "duplicate"
 
+// ReasonStale is the reason stored with an accepted delivery whose snapshot
+// of the order was older than the one applied: it changed nothing.
+const ReasonStale = "stale"
+
 // acceptedDelivery is the delivery of an accepted webhook as stored: with
 // its body, and ReasonDuplicate when it changed nothing.
 func acceptedDelivery(a Accepted, res SaveResult) Delivery {

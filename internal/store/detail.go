@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -20,6 +21,35 @@ type OrderDetail struct {
 	Deliveries []DeliveryRecord
 	// Actions are what operators did to the order, oldest first.
 	Actions []ActionRecord
+	// Refunds are the lines of the shop's refunds of the order, oldest first.
+	Refunds []RefundRecord
+}
+
+// RefundRecord is one refunded line of one of the shop's refunds.
+type RefundRecord struct {
+	// RefundID is the shop's refund id.
+	RefundID   int64
+	LineItemID int64
+	Quantity   int
+	At         time.Time
+}
+
+// StaleSnapshots counts the deliveries of the order that were older than
+// the snapshot applied, and so changed nothing.
+func (d OrderDetail) StaleSnapshots() int { return d.deliveriesWithReason(ReasonStale) }
+
+// Duplicates counts the deliveries of the order that repeated one already
+// accepted, and so changed nothing.
+func (d OrderDetail) Duplicates() int { return d.deliveriesWithReason(ReasonDuplicate) }
+
+func (d OrderDetail) deliveriesWithReason(reason string) int {
+	n := 0
+	for _, dl := range d.Deliveries {
+		if dl.Status == http.StatusOK && dl.Reason == reason {
+			n++
+		}
+	}
+	return n
 }
 
 // AttemptRecord is one stored attempt at enrolling an item.
@@ -56,6 +86,9 @@ func (db *DB) OrderDetail(ctx context.Context, id int64) (OrderDetail, error) {
 		if d.Actions, err = orderActions(ctx, tx, id); err != nil {
 			return err
 		}
+		if d.Refunds, err = queryRows(ctx, tx, (*RefundRecord).fields, orderRefundsQuery, id); err != nil {
+			return fmt.Errorf("load refunds of order %d: %w", id, err)
+		}
 		return nil
 	})
 	return d, err
@@ -72,7 +105,10 @@ const (
 	orderAttemptsQuery = `SELECT ` + attemptColumns + ` FROM attempts
 		WHERE item_id IN (SELECT id FROM items WHERE order_id = $1) ORDER BY id`
 	orderActionsQuery = `SELECT ` + actionColumns + ` FROM actions WHERE order_id = $1 ORDER BY id`
+	orderRefundsQuery = `SELECT external_id, line_item_id, quantity, at FROM refunds WHERE order_id = $1 ORDER BY at, id`
 )
+
+func (r *RefundRecord) fields() []any { return []any{&r.RefundID, &r.LineItemID, &r.Quantity, &r.At} }
 
 func (a *AttemptRecord) fields() []any {
 	return []any{&a.ID, &a.ItemID, &a.At, &a.Outcome, &a.HTTPStatus, &a.Detail}

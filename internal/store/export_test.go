@@ -45,6 +45,7 @@ const (
 	OrderByIDQuery          = orderByIDQuery
 	OrderAttemptsQuery      = orderAttemptsQuery
 	OrderActionsQuery       = orderActionsQuery
+	OrderRefundsQuery       = orderRefundsQuery
 	StatsDeliveriesQuery    = statsDeliveriesQuery
 	StatsOrdersQuery        = statsOrdersQuery
 	StatsItemsQuery         = statsItemsQuery

@@ -24,6 +24,12 @@ type OrderRecord struct {
 	Email      string
 	Status     enroll.OrderStatus
 	CreatedAt  time.Time
+	// Snapshot is the newest snapshot of the order applied: its At is zero
+	// before the first (and for orders stored before snapshots were kept).
+	Snapshot enroll.Snapshot
+	// RedactedAt is when a privacy redaction erased the order's personal
+	// data; zero if never.
+	RedactedAt time.Time
 	Items      []ItemRecord
 }
 
@@ -35,25 +41,37 @@ type ItemRecord struct {
 	Email      string
 	CourseID   string
 	Status     enroll.ItemStatus
-	Attempts   int
-	LastError  string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Want is the item's desired state, which its jobs drive the LMS towards.
+	Want enroll.Want
+	// Mode is the enrollment mode bought; empty for the course's default.
+	Mode string
+	// LineQuantity is the seats bought on the item's line (see Lines).
+	LineQuantity int
+	// Refunded: a refund took this learner's seat.
+	Refunded  bool
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // orderColumns are the columns OrderRecord.fields scans, of orders o.
-const orderColumns = `o.id, o.platform, o.source, o.external_id, o.email, o.status, o.created_at`
+const orderColumns = `o.id, o.platform, o.source, o.external_id, o.email, o.status, o.created_at,
+	o.snapshot_at, o.shop_status, o.cancelled, o.refunded, o.partial_refund, o.redacted_at`
 
 func (o *OrderRecord) fields() []any {
-	return []any{&o.ID, &o.Platform, &o.Source, &o.ExternalID, &o.Email, &o.Status, &o.CreatedAt}
+	return []any{&o.ID, &o.Platform, &o.Source, &o.ExternalID, &o.Email, &o.Status, &o.CreatedAt,
+		nullTime{&o.Snapshot.At}, &o.Snapshot.ShopStatus, &o.Snapshot.Cancelled, &o.Snapshot.Refunded,
+		&o.Snapshot.PartialRefund, nullTime{&o.RedactedAt}}
 }
 
 // itemColumns are the columns ItemRecord.fields scans.
-const itemColumns = `id, line_item_id, sku, email, course_id, status, attempts, last_error, created_at, updated_at`
+const itemColumns = `id, line_item_id, sku, email, course_id, status, want, mode, line_quantity, refunded,
+	attempts, last_error, created_at, updated_at`
 
 func (it *ItemRecord) fields() []any {
-	return []any{&it.ID, &it.LineItemID, &it.SKU, &it.Email, &it.CourseID, &it.Status, &it.Attempts, &it.LastError,
-		&it.CreatedAt, &it.UpdatedAt}
+	return []any{&it.ID, &it.LineItemID, &it.SKU, &it.Email, &it.CourseID, &it.Status, &it.Want, &it.Mode,
+		&it.LineQuantity, &it.Refunded, &it.Attempts, &it.LastError, &it.CreatedAt, &it.UpdatedAt}
 }
 
 // FindOrder loads an order by its shop's identity, with its items as they

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
@@ -107,5 +108,17 @@ func (n nullID) Scan(v any) error {
 		return err
 	}
 	*n.id = x.Int64
+	return nil
+}
+
+// nullTime scans a nullable timestamp into a time.Time, NULL as the zero time.
+type nullTime struct{ t *time.Time }
+
+func (n nullTime) Scan(v any) error {
+	var x sql.NullTime
+	if err := x.Scan(v); err != nil {
+		return err
+	}
+	*n.t = x.Time
 	return nil
 }

@@ -73,6 +73,7 @@ func TestConsoleQueriesUseIndexes(t *testing.T) {
 		plan{"order attempts", store.OrderAttemptsQuery, []any{5}},
 		plan{"order deliveries", store.OrderDeliveriesQuery, []any{5}},
 		plan{"order actions", store.OrderActionsQuery, []any{5}},
+		plan{"order refunds", store.OrderRefundsQuery, []any{5}},
 		plan{"deliveries since", store.StatsDeliveriesQuery, []any{since}},
 		plan{"orders since", store.StatsOrdersQuery, []any{since}},
 		plan{"items of orders since", store.StatsItemsQuery, []any{since}},

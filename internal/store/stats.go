@@ -15,8 +15,10 @@ import (
 // Stats counts what happened since a moment, for the dashboard.
 type Stats struct {
 	// Accepted deliveries created or changed orders; Duplicates were
-	// accepted but changed nothing; Rejected were answered other than 200.
-	Accepted, Duplicates, Rejected int64
+	// accepted but changed nothing; Stale were accepted but older than the
+	// snapshot of their order applied, and changed nothing; Rejected were
+	// answered other than 200.
+	Accepted, Duplicates, Stale, Rejected int64
 	// RejectedBy counts rejections by reason.
 	RejectedBy map[string]int64
 	// Orders counts orders created.
@@ -71,6 +73,8 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (Stats, error) {
 				s.RejectedBy[c.reason] += c.n
 			case c.reason == ReasonDuplicate:
 				s.Duplicates += c.n
+			case c.reason == ReasonStale:
+				s.Stale += c.n
 			default:
 				s.Accepted += c.n
 			}
