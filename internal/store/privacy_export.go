@@ -181,7 +181,7 @@ func (db *DB) Export(ctx context.Context, email string) (Export, error) {
 
 func (o *ExportOrder) fields() []any {
 	return []any{&o.ID, &o.Platform, &o.Source, &o.OrderID, &o.BuyerEmail, &o.Status, &o.ShopStatus, &o.Cancelled,
-		&o.Refunded, &o.PartialRefund, nullTime{&o.SnapshotAt}, nullTime{&o.RedactedAt}, &o.CreatedAt, &o.UpdatedAt}
+		&o.Refunded, &o.PartialRefund, timePtr{&o.SnapshotAt}, timePtr{&o.RedactedAt}, &o.CreatedAt, &o.UpdatedAt}
 }
 
 // exportOrder loads what belongs to an order of an export.
@@ -265,10 +265,10 @@ func exportRequest(r PrivacyRequest) ExportRequest {
 	return x
 }
 
-// nullTime scans a nullable time into a *time.Time, NULL as nil.
-type nullTime struct{ t **time.Time }
+// timePtr scans a nullable time into a *time.Time, NULL as nil.
+type timePtr struct{ t **time.Time }
 
-func (n nullTime) Scan(v any) error {
+func (n timePtr) Scan(v any) error {
 	var x sql.NullTime
 	if err := x.Scan(v); err != nil {
 		return err
@@ -286,7 +286,7 @@ const privacyColumns = `id, received_at, platform, source, topic, email, custome
 
 func (r *PrivacyRequest) fields() []any {
 	return []any{&r.ID, &r.ReceivedAt, &r.Platform, &r.Source, &r.Topic, &r.Email, &r.CustomerID, idList{&r.OrderIDs},
-		nullID{&r.DeliveryID}, doneAt{&r.DoneAt}, &r.Note}
+		nullID{&r.DeliveryID}, nullTime{&r.DoneAt}, &r.Note}
 }
 
 // idList scans a stored list of ids (joinIDs).
@@ -298,18 +298,6 @@ func (l idList) Scan(v any) error {
 		return err
 	}
 	*l.ids = splitIDs(s.String)
-	return nil
-}
-
-// doneAt scans a nullable time, NULL as the zero time.
-type doneAt struct{ t *time.Time }
-
-func (d doneAt) Scan(v any) error {
-	var x sql.NullTime
-	if err := x.Scan(v); err != nil {
-		return err
-	}
-	*d.t = x.Time
 	return nil
 }
 
