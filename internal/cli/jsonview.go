@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -11,30 +12,62 @@ import (
 // strings: shops' ids exceed 2^53, which jq and JavaScript would round.
 
 type orderJSON struct {
-	ID         int64          `json:"id,string"`
-	Platform   string         `json:"platform"`
-	Source     string         `json:"source"`
-	OrderID    int64          `json:"order_id,string"`
-	BuyerEmail string         `json:"buyer_email"`
-	Status     string         `json:"status"`
-	CreatedAt  time.Time      `json:"created_at"`
-	Items      []itemJSON     `json:"items"`
-	Deliveries []deliveryJSON `json:"deliveries,omitempty"`
-	Actions    []actionJSON   `json:"actions,omitempty"`
+	ID         int64     `json:"id,string"`
+	Platform   string    `json:"platform"`
+	Source     string    `json:"source"`
+	OrderID    int64     `json:"order_id,string"`
+	BuyerEmail string    `json:"buyer_email"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	// The newest snapshot of the order applied: the shop's own status,
+	// and when (null before the first).
+	ShopStatus    string     `json:"shop_status"`
+	Cancelled     bool       `json:"cancelled"`
+	Refunded      bool       `json:"refunded"`
+	PartialRefund bool       `json:"partial_refund"`
+	SnapshotAt    *time.Time `json:"snapshot_at"`
+	// RedactedAt is when a privacy redaction erased the order's personal
+	// data; null if never.
+	RedactedAt *time.Time `json:"redacted_at"`
+	Items      []itemJSON `json:"items"`
+	// What orders show adds: deliveries that changed nothing (older than the
+	// snapshot applied, or repeats), and the shop's refunds.
+	StaleSnapshots *int           `json:"stale_snapshots,omitzero"`
+	Duplicates     *int           `json:"duplicates,omitzero"`
+	Refunds        []refundJSON   `json:"refunds,omitzero"`
+	Deliveries     []deliveryJSON `json:"deliveries,omitempty"`
+	Actions        []actionJSON   `json:"actions,omitempty"`
 }
 
 type itemJSON struct {
-	ID          int64         `json:"id,string"`
-	LineItemID  int64         `json:"line_item_id,string"`
-	SKU         string        `json:"sku"`
-	Email       string        `json:"email"`
-	CourseID    string        `json:"course_id"`
-	Status      string        `json:"status"`
-	Attempts    int           `json:"attempts"`
-	LastError   string        `json:"last_error"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
-	AttemptList []attemptJSON `json:"attempt_list,omitempty"`
+	ID         int64  `json:"id,string"`
+	LineItemID int64  `json:"line_item_id,string"`
+	SKU        string `json:"sku"`
+	Email      string `json:"email"`
+	CourseID   string `json:"course_id"`
+	Status     string `json:"status"`
+	// Want is the desired state (enrolled or unenrolled) the item's jobs
+	// drive the LMS towards; Status is where it is.
+	Want string `json:"want"`
+	// Mode is the enrollment mode bought, "" for the course's default.
+	Mode     string `json:"mode"`
+	Refunded bool   `json:"refunded"`
+	// LineQuantity is the seats bought on the item's line; Seats tells how
+	// many of them are assigned to learners (one item each).
+	LineQuantity int           `json:"line_quantity"`
+	Seats        enroll.Seats  `json:"seats"`
+	Attempts     int           `json:"attempts"`
+	LastError    string        `json:"last_error"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	AttemptList  []attemptJSON `json:"attempt_list,omitempty"`
+}
+
+type refundJSON struct {
+	RefundID   int64     `json:"refund_id,string"`
+	LineItemID int64     `json:"line_item_id,string"`
+	Quantity   int       `json:"quantity"`
+	At         time.Time `json:"at"`
 }
 
 type attemptJSON struct {
@@ -76,12 +109,25 @@ type actionJSON struct {
 
 func orderView(o store.OrderRecord) orderJSON {
 	v := orderJSON{ID: o.ID, Platform: string(o.Platform), Source: o.Source, OrderID: o.ExternalID, BuyerEmail: o.Email,
-		Status: string(o.Status), CreatedAt: o.CreatedAt.UTC(), Items: []itemJSON{}}
+		Status: string(o.Status), CreatedAt: o.CreatedAt.UTC(), ShopStatus: o.Snapshot.ShopStatus, Cancelled: o.Snapshot.Cancelled,
+		Refunded: o.Snapshot.Refunded, PartialRefund: o.Snapshot.PartialRefund, SnapshotAt: nullTime(o.Snapshot.At),
+		RedactedAt: nullTime(o.RedactedAt), Items: []itemJSON{}}
+	seats := o.SeatsByItem()
 	for _, it := range o.Items {
 		v.Items = append(v.Items, itemJSON{ID: it.ID, LineItemID: it.LineItemID, SKU: it.SKU, Email: it.Email, CourseID: it.CourseID,
-			Status: string(it.Status), Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()})
+			Status: string(it.Status), Want: string(it.Want), Mode: it.Mode, Refunded: it.Refunded, LineQuantity: it.LineQuantity,
+			Seats: seats[it.ID], Attempts: it.Attempts, LastError: it.LastError, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()})
 	}
 	return v
+}
+
+// nullTime is a time for JSON: null when zero.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 func detailView(d store.OrderDetail) orderJSON {
@@ -90,6 +136,11 @@ func detailView(d store.OrderDetail) orderJSON {
 		for _, a := range d.Attempts[v.Items[i].ID] {
 			v.Items[i].AttemptList = append(v.Items[i].AttemptList, attemptJSON{At: a.At.UTC(), Outcome: string(a.Outcome), HTTPStatus: a.HTTPStatus, Detail: a.Detail})
 		}
+	}
+	stale, duplicates := d.StaleSnapshots(), d.Duplicates()
+	v.StaleSnapshots, v.Duplicates, v.Refunds = &stale, &duplicates, []refundJSON{}
+	for _, r := range d.Refunds {
+		v.Refunds = append(v.Refunds, refundJSON{RefundID: r.RefundID, LineItemID: r.LineItemID, Quantity: r.Quantity, At: r.At.UTC()})
 	}
 	for _, dl := range d.Deliveries {
 		v.Deliveries = append(v.Deliveries, deliveryView(dl))

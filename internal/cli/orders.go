@@ -30,7 +30,23 @@ Subcommands:
   resolve ITEM --note  mark an item (%s) resolved by hand, saying why
 
 ID is the shop's order id. Run 'webhook-receiver orders <subcommand> -h' for its flags.
-`, enroll.Or(enroll.RetryableStatuses()), enroll.Or(enroll.ResolvableStatuses()))
+
+%s`, enroll.Or(enroll.RetryableStatuses()), enroll.Or(enroll.ResolvableStatuses()), itemStatusHelp())
+
+// itemStatusHelp lists the item statuses with what each means, as enroll
+// describes them.
+func itemStatusHelp() string {
+	var b strings.Builder
+	b.WriteString("Item statuses:\n")
+	width := 0
+	for _, s := range enroll.ItemStatuses() {
+		width = max(width, len(s))
+	}
+	for _, s := range enroll.ItemStatuses() {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, s, s.Describe())
+	}
+	return b.String()
+}
 
 func orders(ctx context.Context, env *environment, args []string) error {
 	return subcommand(ctx, env, args, "orders", ordersUsage, map[string]command{
@@ -44,7 +60,8 @@ func ordersList(ctx context.Context, env *environment, args []string) error {
 	var limit int
 	var before int64
 	var asJSON bool
-	fs := newFlagSet(env, "orders list", "List orders, newest first, one line per item (orders without items: one line).\nMore pages: pass --before the number printed at the end.")
+	fs := newFlagSet(env, "orders list", "List orders, newest first, one line per item (orders without items: one line).\n"+
+		"More pages: pass --before the number printed at the end.\n\n"+strings.TrimSuffix(itemStatusHelp(), "\n"))
 	flags.registerDatabase(fs)
 	filters.register(fs, true)
 	fs.IntVar(&limit, "limit", 50, "orders per page, at most 500")
@@ -165,15 +182,48 @@ func ordersShow(ctx context.Context, env *environment, args []string) error {
 
 func printDetail(w io.Writer, d store.OrderDetail) {
 	fmt.Fprintf(w, "Order %d of %s (%s), internal id %d\n", d.ExternalID, dash(d.Source), d.Platform, d.ID)
-	fmt.Fprintf(w, "  status   %s\n  buyer    %s\n  created  %s\n", d.Status, dash(d.Email), d.CreatedAt.UTC().Format(time.RFC3339))
+	fact := func(label, value string) { fmt.Fprintf(w, "  %-8s %s\n", label, value) }
+	fact("status", string(d.Status))
+	fact("shop", strings.Join(append([]string{dash(d.Snapshot.ShopStatus)}, d.Snapshot.Notes()...), ", "))
+	fact("buyer", dash(d.Email))
+	fact("created", d.CreatedAt.UTC().Format(time.RFC3339))
+	if d.Snapshot.At.IsZero() {
+		fact("snapshot", "none applied yet")
+	} else {
+		fact("snapshot", d.Snapshot.At.UTC().Format(time.RFC3339)+" (the shop's update applied last)")
+	}
+	fact("ignored", fmt.Sprintf("%s, %s: changed nothing", count(d.StaleSnapshots(), "stale snapshot", "stale snapshots"),
+		count(d.Duplicates(), "duplicate delivery", "duplicate deliveries")))
+	if !d.RedactedAt.IsZero() {
+		fact("redacted", d.RedactedAt.UTC().Format(time.RFC3339)+" (personal data erased)")
+	}
 	fmt.Fprintf(w, "\nItems\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ITEM\tSKU\tLEARNER\tCOURSE\tSTATUS\tATTEMPTS\tUPDATED\tLAST ERROR")
+	fmt.Fprintln(tw, "  ITEM\tLINE\tSKU\tLEARNER\tCOURSE\tMODE\tWANT\tSTATUS\tREFUNDED\tATTEMPTS\tUPDATED\tLAST ERROR")
 	for _, it := range d.Items {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, dash(it.SKU), dash(it.Email), dash(it.CourseID), it.Status, it.Attempts,
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.LineItemID, dash(it.SKU), dash(it.Email),
+			dash(it.CourseID), mode(it.Mode), dash(string(it.Want)), it.Status, yes(it.Refunded), it.Attempts,
 			it.UpdatedAt.UTC().Format("2006-01-02 15:04:05"), dash(oneLine(it.LastError, 80)))
 	}
 	tw.Flush()
+	if lines := d.Lines(); len(lines) > 0 {
+		fmt.Fprintf(w, "\nLines\n")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LINE\tSKU\tSEATS\tUNASSIGNED\tREFUNDED")
+		for _, l := range lines {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\n", l.LineItemID, dash(l.SKU), l.Seats, l.Seats.Unassigned, l.Seats.Refunded)
+		}
+		tw.Flush()
+	}
+	if len(d.Refunds) > 0 {
+		fmt.Fprintf(w, "\nRefunds\n")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  REFUND\tLINE\tQUANTITY\tTIME")
+		for _, r := range d.Refunds {
+			fmt.Fprintf(tw, "  %d\t%d\t%d\t%s\n", r.RefundID, r.LineItemID, r.Quantity, r.At.UTC().Format("2006-01-02 15:04:05"))
+		}
+		tw.Flush()
+	}
 	fmt.Fprintf(w, "\nAttempts\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ITEM\tTIME\tOUTCOME\tHTTP\tDETAIL")

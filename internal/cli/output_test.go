@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 )
 
 // bigID is a real Shopify order id: above 2^53, a JSON number jq or
@@ -87,6 +88,9 @@ func TestTextOutputEscapesControlCharacters(t *testing.T) {
 	if err := db.ResolveItem(context.Background(), res.Enqueued[0], "admin", "done\x1b[8m by hand\rfake line"); err != nil {
 		t.Fatal(err)
 	}
+	// The shop's own status comes from its payload; a mode from the settings.
+	storetest.Exec(t, db, `UPDATE orders SET shop_status = $1`, "paid"+hostile)
+	storetest.Exec(t, db, `UPDATE items SET mode = $1`, "verified\x1b[2J")
 	for _, args := range [][]string{
 		{"orders", "list"},
 		{"orders", "show", "31"},
@@ -107,7 +111,8 @@ func TestTextOutputEscapesControlCharacters(t *testing.T) {
 		}
 	}
 	out := mustRun(t, e, "orders", "show", "31")
-	for _, want := range []string{`x\x1b]0;pwned\x07\x1b[31m@example.com`, `S\r\x9b2J\u202e`, `done\x1b[8m by hand\rfake line`} {
+	for _, want := range []string{`x\x1b]0;pwned\x07\x1b[31m@example.com`, `S\r\x9b2J\u202e`, `done\x1b[8m by hand\rfake line`,
+		`paid\x1b]0;pwned\x07\x1b[31m`, `verified\x1b[2J`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("orders show lacks %q:\n%s", want, out)
 		}

@@ -93,6 +93,30 @@ func course(it store.ItemRecord) string {
 	return dash(it.SKU)
 }
 
+// mode is an item's enrollment mode, "default" for the course's own.
+func mode(m string) string {
+	if m == "" {
+		return "default"
+	}
+	return dash(m)
+}
+
+// yes is a yes/no cell.
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "-"
+}
+
+// count reads "1 stale snapshot", "2 stale snapshots".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 // oneLine shortens s to one line of at most n characters.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")

@@ -1,6 +1,9 @@
 package enroll
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // What operators read about statuses, desired states, orders and seats:
 // the console and the command line show the same words.
@@ -35,17 +38,23 @@ const PartialRefundNote = "partially refunded — learners kept; the shop's API 
 
 // Notes lists what a snapshot says beyond the shop's status: cancelled,
 // refunded, and a partial refund with PartialRefundNote. Empty for an order
-// that is none of these.
+// that is none of these, or whose shop status says it already (WooCommerce's
+// "cancelled" and "refunded").
 func (s Snapshot) Notes() []string {
 	var notes []string
+	add := func(note string) {
+		if !strings.EqualFold(strings.TrimSpace(s.ShopStatus), note) {
+			notes = append(notes, note)
+		}
+	}
 	if s.Cancelled {
-		notes = append(notes, "cancelled")
+		add("cancelled")
 	}
 	if s.Refunded {
-		notes = append(notes, "refunded")
+		add("refunded")
 	}
 	if s.PartialRefund && !s.Refunded {
-		notes = append(notes, PartialRefundNote)
+		add(PartialRefundNote)
 	}
 	return notes
 }

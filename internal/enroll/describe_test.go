@@ -33,6 +33,9 @@ func TestSnapshotNotes(t *testing.T) {
 		{Snapshot{PartialRefund: true}, []string{PartialRefundNote}},
 		// Refunded in part, then in whole: the whole refund says it all.
 		{Snapshot{PartialRefund: true, Refunded: true}, []string{"refunded"}},
+		// WooCommerce's status says it already.
+		{Snapshot{ShopStatus: "refunded", Refunded: true}, nil},
+		{Snapshot{ShopStatus: "Cancelled", Cancelled: true, Refunded: true}, []string{"refunded"}},
 	}
 	for _, tt := range tests {
 		if got := tt.s.Notes(); !slices.Equal(got, tt.want) {
