@@ -173,6 +173,9 @@ const (
 	// OutcomeAllowed: the learner has no account yet; the LMS enrolls them
 	// when they register.
 	OutcomeAllowed Outcome = "allowed"
+	// OutcomeUnenrolled: the LMS unenrolled the learner (or removed the
+	// email from the learners allowed to enroll on registration).
+	OutcomeUnenrolled Outcome = "unenrolled"
 	// OutcomeRetry: a transient failure (no answer, a 5xx, an unconfirmed
 	// result); the item is tried again after a backoff.
 	OutcomeRetry Outcome = "retry"

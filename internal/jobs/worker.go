@@ -31,9 +31,10 @@ type Args struct {
 // Kind names the job in the queue's tables.
 func (Args) Kind() string { return "enroll_items" }
 
-// Worker enrolls a job's items through the LMS's bulk enrollment API, up to
-// BatchSize learners of one course per call, each item keeping its own
-// result.
+// Worker drives a job's items towards their desired states through the
+// LMS's bulk enrollment API: it enrolls or unenrolls up to BatchSize
+// learners of one course per call, one desired state per call, each item
+// keeping its own result.
 type Worker struct {
 	river.WorkerDefaults[Args]
 	db   *store.DB
@@ -74,7 +75,7 @@ func Backoff(base, max time.Duration, attempt int) time.Duration {
 
 // outcome is what one attempt came to for one item.
 type outcome struct {
-	status     enroll.ItemStatus // enrolled, allowed or failed; "" for a transient failure
+	status     enroll.ItemStatus // a done status; "" for a transient failure
 	name       enroll.Outcome
 	httpStatus int
 	detail     string
@@ -83,8 +84,8 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// Work makes one attempt at enrolling each of the job's items that is not
-// done, together with other pending items of the same SKUs that no job
+// Work makes one attempt at bringing each of the job's items that is not
+// done to its desired state, as it reads it now, together with other pending items of the same SKUs that no job
 // holds (up to BatchSize per call), and records each item's outcome. An
 // item left without a final answer is given back unrecorded when it is
 // another job's, or when the queue is stopping: its own job runs again.
@@ -119,7 +120,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			continue
 		}
 		a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
-			Status: out.status, CourseID: out.courseID, Counted: true}
+			Status: out.status, CourseID: out.courseID, Counted: true, Want: want(it)}
 		switch {
 		case out.throttled && snoozes(job.Metadata) < maxSnoozes:
 			a.Status, a.Counted = it.Status, false
@@ -369,43 +370,67 @@ func (w *Worker) log(ctx context.Context, it store.Work, a store.Attempt) {
 
 // attempt tries every item once: an item whose course cannot be found now
 // (no email, no SKU, a failed course lookup) gets its outcome at once, the
-// others are enrolled course by course, BatchSize learners per call. It
-// returns one outcome per item.
+// others are enrolled or unenrolled, as each item's desired state asks,
+// course by course, BatchSize learners per call. It returns one outcome
+// per item.
 func (w *Worker) attempt(ctx context.Context, items []store.Work) []outcome {
 	outs := make([]outcome, len(items))
-	byCourse := map[string][]int{}
-	var courses []string
+	type group struct {
+		course string
+		want   enroll.Want
+	}
+	byGroup := map[group][]int{}
+	var groups []group
 	for i, it := range items {
 		course, out, ok := w.course(ctx, it)
 		if !ok {
 			outs[i] = out
 			continue
 		}
-		if _, seen := byCourse[course]; !seen {
-			courses = append(courses, course)
+		g := group{course, want(it)}
+		if _, seen := byGroup[g]; !seen {
+			groups = append(groups, g)
 		}
-		byCourse[course] = append(byCourse[course], i)
+		byGroup[g] = append(byGroup[g], i)
 	}
-	for _, course := range courses {
-		for chunk := range slices.Chunk(byCourse[course], w.opts.BatchSize) {
-			w.enroll(ctx, course, items, chunk, outs)
+	for _, g := range groups {
+		for chunk := range slices.Chunk(byGroup[g], w.opts.BatchSize) {
+			w.bulk(ctx, g.course, g.want, items, chunk, outs)
 		}
 	}
 	return outs
 }
 
+// want is the item's desired state; enrolled for items stored before
+// desired states were.
+func want(it store.Work) enroll.Want {
+	if it.Want == "" {
+		return enroll.WantEnrolled
+	}
+	return it.Want
+}
+
 // course checks an item and finds its course; ok is false with the
-// item's outcome when it cannot be enrolled now.
+// item's outcome when it cannot be enrolled now. An item that could never
+// have been enrolled (no valid email, no SKU) is unenrolled already.
 func (w *Worker) course(ctx context.Context, it store.Work) (string, outcome, bool) {
+	var problem string
 	switch addr, err := mail.ParseAddress(it.Email); {
 	case it.Email == "":
-		return "", failed("the order has no learner email for this item"), false
+		problem = "the order has no learner email for this item"
 	case err != nil || addr.Address != it.Email:
-		return "", failed("the learner email is not a valid address"), false
+		problem = "the learner email is not a valid address"
 	case it.SKU == "":
-		return "", failed("the line item has no SKU"), false
+		problem = "the line item has no SKU"
 	case it.CourseID != "":
 		return it.CourseID, outcome{}, true
+	}
+	if problem != "" {
+		if want(it) == enroll.WantUnenrolled {
+			return "", outcome{status: enroll.ItemUnenrolled, name: enroll.OutcomeUnenrolled,
+				detail: "nothing to unenroll: " + problem}, false
+		}
+		return "", failed(problem), false
 	}
 	c, err := w.lms.CourseID(ctx, it.SKU)
 	switch {
@@ -422,22 +447,27 @@ func (w *Worker) course(ctx context.Context, it store.Work) (string, outcome, bo
 	return c, outcome{}, true
 }
 
-// enroll makes one bulk enrollment call for the items at idx, all in course.
-func (w *Worker) enroll(ctx context.Context, course string, items []store.Work, idx []int, outs []outcome) {
+// bulk makes one bulk enrollment call for the items at idx, all in course
+// and all with the desired state want: it enrolls or unenrolls them.
+func (w *Worker) bulk(ctx context.Context, course string, want enroll.Want, items []store.Work, idx []int, outs []outcome) {
 	var identifiers []string
 	for _, i := range idx {
 		if !slices.ContainsFunc(identifiers, func(s string) bool { return strings.EqualFold(s, items[i].Email) }) {
 			identifiers = append(identifiers, items[i].Email)
 		}
 	}
-	res, err := w.lms.BulkEnroll(ctx, edx.BulkEnrollRequest{Action: "enroll", Courses: []string{course},
+	res, err := w.lms.BulkEnroll(ctx, edx.BulkEnrollRequest{Action: want.Action(), Courses: []string{course},
 		Identifiers: identifiers, AutoEnroll: w.opts.AutoEnroll, EmailStudents: w.opts.EmailStudents})
 	for _, i := range idx {
 		if err != nil {
 			outs[i] = fromError(err, course)
 			continue
 		}
-		outs[i] = fromResult(res, course, items[i].Email)
+		if want == enroll.WantUnenrolled {
+			outs[i] = fromUnenrollResult(res, course, items[i].Email)
+		} else {
+			outs[i] = fromResult(res, course, items[i].Email)
+		}
 		outs[i].courseID, outs[i].httpStatus = course, 200
 	}
 }
@@ -497,6 +527,23 @@ func fromResult(res *edx.BulkEnrollResult, course, email string) outcome {
 			detail: "the learner has no account yet: the LMS enrolls them when they register"}
 	}
 	return outcome{name: enroll.OutcomeRetry, detail: "the LMS did not confirm the enrollment"}
+}
+
+// fromUnenrollResult reads the learner's own result of an unenroll: not
+// enrolled, and no longer allowed to enroll on registration.
+func fromUnenrollResult(res *edx.BulkEnrollResult, course, email string) outcome {
+	r, ok := res.Lookup(course, email)
+	switch {
+	case !ok:
+		return outcome{name: enroll.OutcomeRetry, detail: "the LMS answer has no result for this learner"}
+	case r.InvalidIdentifier:
+		return failed("the LMS rejected the learner email as an invalid identifier: it cannot unenroll it")
+	case r.Error:
+		return outcome{name: enroll.OutcomeRetry, detail: "the LMS reported an error unenrolling this learner"}
+	case r.After != nil && !r.After.Enrollment && !r.After.Allowed:
+		return outcome{status: enroll.ItemUnenrolled, name: enroll.OutcomeUnenrolled}
+	}
+	return outcome{name: enroll.OutcomeRetry, detail: "the LMS did not confirm the unenrollment"}
 }
 
 func logLevel(s enroll.ItemStatus) slog.Level {

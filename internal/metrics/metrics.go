@@ -81,7 +81,7 @@ func New(o Options) *Metrics {
 		}, []string{"platform"}),
 		items: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "items_total",
-			Help: "Items that reached a final outcome (enrolled, allowed, failed).",
+			Help: "Items that reached a final outcome (enrolled, allowed, awaiting_registration, unenrolled, failed).",
 		}, []string{"outcome"}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "retries_total",
@@ -112,7 +112,8 @@ func New(o Options) *Metrics {
 	})
 	buildInfo.Set(1)
 	// Final outcomes are few and known: show them at 0 from the start.
-	for _, s := range []enroll.ItemStatus{enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemFailed} {
+	for _, s := range []enroll.ItemStatus{enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemAwaitingRegistration,
+		enroll.ItemUnenrolled, enroll.ItemFailed} {
 		m.items.WithLabelValues(string(s))
 	}
 	m.registry.MustRegister(
@@ -153,7 +154,8 @@ func (m *Metrics) Delivery(p enroll.Platform, outcome, reason string, took time.
 	m.ingest.WithLabelValues(string(p)).Observe(took.Seconds())
 }
 
-// ItemDone counts an item that reached a final status: enrolled, allowed or failed.
+// ItemDone counts an item that reached a final status: enrolled, allowed,
+// awaiting_registration, unenrolled or failed.
 func (m *Metrics) ItemDone(s enroll.ItemStatus) {
 	if m == nil {
 		return

@@ -23,8 +23,13 @@ type Work struct {
 	SKU        string
 	Email      string
 	CourseID   string
-	Status     enroll.ItemStatus
-	Attempts   int
+	// Want is the item's desired state, read when the job runs: a job
+	// drives the LMS towards it, whatever an earlier job worked towards.
+	Want enroll.Want
+	// Mode is the enrollment mode bought; empty for the course default.
+	Mode     string
+	Status   enroll.ItemStatus
+	Attempts int
 	// Tries counts the attempts of the item's current chance.
 	Tries int
 }
@@ -50,9 +55,9 @@ func (db *DB) WorkForItems(ctx context.Context, itemIDs []int64) ([]Work, error)
 	var p params
 	ws, err := queryRows(ctx, db.sql, func(w *Work) []any {
 		return []any{&w.ItemID, &w.OrderID, &w.Platform, &w.Source, &w.ExternalID,
-			&w.SKU, &w.Email, &w.CourseID, &w.Status, &w.Attempts, &w.Tries}
+			&w.SKU, &w.Email, &w.CourseID, &w.Want, &w.Mode, &w.Status, &w.Attempts, &w.Tries}
 	}, `SELECT i.id, i.order_id, o.platform, o.source, o.external_id,
-		i.sku, i.email, i.course_id, i.status, i.attempts, i.tries
+		i.sku, i.email, i.course_id, i.want, i.mode, i.status, i.attempts, i.tries
 		FROM items i JOIN orders o ON o.id = i.order_id WHERE i.id IN (`+p.list(itemIDs)+`) ORDER BY i.id`, p.args...)
 	if err != nil {
 		return nil, fmt.Errorf("load items %v: %w", itemIDs, err)
@@ -74,6 +79,12 @@ type Attempt struct {
 	// Counted is false for attempts that do not use up the retry budget,
 	// such as a throttled call.
 	Counted bool
+	// Want is the desired state the attempt worked towards (the item's
+	// when its job read it). Should the item's desired state have changed
+	// since, the attempt is recorded but its Status does not stand: the
+	// item is pending again, with a fresh budget, for a job to work
+	// towards the new one. Empty for a record that does not depend on it.
+	Want enroll.Want
 }
 
 // RecordAttempt stores an attempt, moves its item to the attempt's status
@@ -120,13 +131,19 @@ func (db *DB) recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time
 		counted = 1
 	}
 	lastError := a.Detail
-	if a.Status == enroll.ItemEnrolled || a.Status == enroll.ItemAllowed {
+	if a.Status.Reached(enroll.WantEnrolled) || a.Status.Reached(enroll.WantUnenrolled) {
 		lastError = ""
 	}
-	err = db.txQueryRow(ctx, tx, `UPDATE items SET status = $1, attempts = attempts + $2, tries = tries + $2, last_error = $3, claim_expires = 0,
+	// An attempt made for a desired state the item no longer has leaves it
+	// pending with a fresh budget: its result is history, not the item's state.
+	err = db.txQueryRow(ctx, tx, `UPDATE items SET
+		status = CASE WHEN CAST($7 AS TEXT) IN ('', want) THEN CAST($1 AS TEXT) ELSE CAST($8 AS TEXT) END,
+		attempts = attempts + $2,
+		tries = CASE WHEN CAST($7 AS TEXT) IN ('', want) THEN tries + $2 ELSE 0 END,
+		last_error = $3, claim_expires = 0,
 		course_id = CASE WHEN CAST($4 AS TEXT) = '' THEN course_id ELSE CAST($4 AS TEXT) END, updated_at = $5
 		WHERE id = $6 RETURNING order_id`,
-		a.Status, counted, lastError, a.CourseID, now, a.ItemID).Scan(&orderID)
+		a.Status, counted, lastError, a.CourseID, now, a.ItemID, a.Want, enroll.ItemPending).Scan(&orderID)
 	if err != nil {
 		return 0, fmt.Errorf("update item %d: %w", a.ItemID, err)
 	}

@@ -255,6 +255,16 @@ func (l *LMS) Enrolled(course, identifier string) bool {
 	return e != nil && e.enrolled
 }
 
+// Allowed reports whether the identifier is allowed to enroll in the
+// course on registration: it has no account, and was enrolled with no
+// unenroll since.
+func (l *LMS) Allowed(course, identifier string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.enrollments[pair{course, strings.ToLower(identifier)}]
+	return e != nil && e.allowed
+}
+
 // Enrollments counts the distinct (course, identifier) pairs enrolled.
 func (l *LMS) Enrollments() int {
 	l.mu.Lock()

@@ -201,3 +201,54 @@ func TestTokenEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// An unenroll answers after.enrollment false, removes an email that was
+// only allowed from the allowed list, and is a no-op when repeated.
+func TestUnenroll(t *testing.T) {
+	lms := edxtest.New(t)
+	lms.SetIdentifier("new@example.com", edxtest.NoAccount)
+	tok := token(t, lms)
+	if status, body := post(t, lms, edxtest.BulkEnrollPath, tok, form("enroll", course, "a@example.com,new@example.com")); status != 200 {
+		t.Fatalf("enroll: %d %s", status, body)
+	}
+	if !lms.Enrolled(course, "a@example.com") || !lms.Allowed(course, "new@example.com") || lms.Allowed(course, "a@example.com") {
+		t.Fatal("after the enroll: want a enrolled and new allowed")
+	}
+	type after struct {
+		Enrollment, Allowed bool
+	}
+	for i := range 2 {
+		status, body := post(t, lms, edxtest.BulkEnrollPath, tok, form("unenroll", course, "A@example.com,new@example.com"))
+		if status != 200 {
+			t.Fatalf("unenroll %d: %d %s", i, status, body)
+		}
+		var res struct {
+			Courses map[string]struct {
+				Action  string `json:"action"`
+				Results []struct {
+					Identifier string `json:"identifier"`
+					After      after  `json:"after"`
+				} `json:"results"`
+			} `json:"courses"`
+		}
+		if err := json.Unmarshal([]byte(body), &res); err != nil {
+			t.Fatal(err)
+		}
+		cr := res.Courses[course]
+		if cr.Action != "unenroll" || len(cr.Results) != 2 {
+			t.Fatalf("unenroll %d: %s", i, body)
+		}
+		for _, r := range cr.Results {
+			if r.After != (after{}) {
+				t.Errorf("unenroll %d of %s: after %+v; want neither enrolled nor allowed", i, r.Identifier, r.After)
+			}
+		}
+	}
+	if lms.Enrolled(course, "a@example.com") || lms.Allowed(course, "new@example.com") || lms.EnrollCount(course, "a@example.com") != 1 {
+		t.Error("after the unenrolls: a learner is enrolled or allowed still")
+	}
+	calls := lms.Calls()
+	if len(calls) != 3 || calls[1].Action != "unenroll" {
+		t.Errorf("calls %+v; want the enroll and two unenrolls, each with its action", calls)
+	}
+}

@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
+)
+
+// setWant changes an item's desired state as a newer snapshot would.
+func setWant(t *testing.T, db *store.DB, itemID int64, w enroll.Want) {
+	t.Helper()
+	if _, err := db.SQL().ExecContext(context.Background(), `UPDATE items SET want = $1 WHERE id = $2`, w, itemID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A job records what the LMS answered for the desired state it read; when
+// the item's desired state changed meanwhile, that answer does not stand:
+// the item is pending again, with a fresh budget, for the new one.
+func TestAttemptForAnOldDesiredStateDoesNotStand(t *testing.T) {
+	tests := []struct {
+		name      string
+		read      enroll.Want // when the job read the item
+		now       enroll.Want // when it records its attempt
+		attempt   enroll.ItemStatus
+		counted   bool
+		wantState enroll.ItemStatus
+		wantTries int
+	}{
+		{name: "unchanged enrolled", read: enroll.WantEnrolled, now: enroll.WantEnrolled, attempt: enroll.ItemEnrolled,
+			counted: true, wantState: enroll.ItemEnrolled, wantTries: 2},
+		{name: "unchanged unenrolled", read: enroll.WantUnenrolled, now: enroll.WantUnenrolled, attempt: enroll.ItemUnenrolled,
+			counted: true, wantState: enroll.ItemUnenrolled, wantTries: 2},
+		{name: "enrolled after a refund", read: enroll.WantEnrolled, now: enroll.WantUnenrolled, attempt: enroll.ItemEnrolled,
+			counted: true, wantState: enroll.ItemPending, wantTries: 0},
+		{name: "failed after a refund", read: enroll.WantEnrolled, now: enroll.WantUnenrolled, attempt: enroll.ItemFailed,
+			counted: true, wantState: enroll.ItemPending, wantTries: 0},
+		{name: "retrying after a refund", read: enroll.WantEnrolled, now: enroll.WantUnenrolled, attempt: enroll.ItemRetrying,
+			counted: true, wantState: enroll.ItemPending, wantTries: 0},
+		{name: "unenrolled, then enrolled again", read: enroll.WantUnenrolled, now: enroll.WantEnrolled, attempt: enroll.ItemUnenrolled,
+			counted: true, wantState: enroll.ItemPending, wantTries: 0},
+		{name: "no desired state given", read: "", now: enroll.WantUnenrolled, attempt: enroll.ItemFailed,
+			counted: true, wantState: enroll.ItemFailed, wantTries: 2},
+	}
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var rec recorder
+				res, err := db.SaveAccepted(ctx, order(int64(100+i), itemA), rec.enqueue)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := res.Enqueued[0]
+				// A first try, for the budget.
+				mustRecord(t, db, store.Attempt{ItemID: id, Outcome: enroll.OutcomeRetry, Status: enroll.ItemRetrying, Counted: true})
+				if tt.read != "" {
+					setWant(t, db, id, tt.read)
+				}
+				w, err := db.WorkFor(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.read != "" && w.Want != tt.read {
+					t.Fatalf("Work.Want = %q; want %q", w.Want, tt.read)
+				}
+				if got, err := db.Claim(ctx, []int64{id}, time.Minute); err != nil || len(got) != 1 {
+					t.Fatalf("Claim = %v, %v", got, err)
+				}
+				setWant(t, db, id, tt.now) // while the job waits for the LMS
+				mustRecord(t, db, store.Attempt{ItemID: id, Outcome: enroll.OutcomeEnrolled, HTTPStatus: 200,
+					Status: tt.attempt, Counted: tt.counted, Want: tt.read})
+				w, err = db.WorkFor(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if w.Status != tt.wantState || w.Tries != tt.wantTries || w.Attempts != 2 {
+					t.Errorf("item %s, tries %d, attempts %d; want %s, tries %d, attempts 2", w.Status, w.Tries, w.Attempts,
+						tt.wantState, tt.wantTries)
+				}
+				attempts, err := db.Attempts(ctx, id)
+				if err != nil || len(attempts) != 2 {
+					t.Errorf("attempts %+v, %v; want both recorded", attempts, err)
+				}
+				// Pending again means free for the next job.
+				if got, err := db.Claim(ctx, []int64{id}, time.Minute); err != nil || (len(got) == 1) != (tt.wantState == enroll.ItemPending) {
+					t.Errorf("Claim after the attempt = %v, %v", got, err)
+				}
+			})
+		}
+	})
+}
