@@ -56,6 +56,7 @@ type Metrics struct {
 	lmsRequests    *prometheus.CounterVec
 	lmsDuration    *prometheus.HistogramVec
 	tokenRefreshes prometheus.Counter
+	privacy        privacy
 }
 
 // New registers the receiver's metrics, with the Go runtime's and the
@@ -116,6 +117,8 @@ func New(o Options) *Metrics {
 		enroll.ItemUnenrolled, enroll.ItemFailed} {
 		m.items.WithLabelValues(string(s))
 	}
+	m.privacy = newPrivacy()
+	m.registry.MustRegister(m.privacy.collectors()...)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -23,6 +23,10 @@ type shopifyTopic struct {
 func (k *intake) shopifyTopics() map[string]shopifyTopic {
 	return map[string]shopifyTopic{
 		"orders/create": {handle: k.shopifyOrderCreate},
+		// Privacy (privacy.go).
+		"customers/redact":       {compliance: true, handle: k.shopifyCustomersRedact},
+		"shop/redact":            {compliance: true, handle: k.shopifyShopRedact},
+		"customers/data_request": {compliance: true, handle: k.shopifyDataRequest},
 	}
 }
 
