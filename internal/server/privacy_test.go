@@ -200,4 +200,6 @@ func TestDataRequestIsRecordedWithoutItsBody(t *testing.T) {
 	})
 }
 
-func webhookSignature(body string) string { return shopifyHeaders(shopDomain, shopSecret, body)["X-Shopify-Hmac-Sha256"] }
+func webhookSignature(body string) string {
+	return shopifyHeaders(shopDomain, shopSecret, body)["X-Shopify-Hmac-Sha256"]
+}
