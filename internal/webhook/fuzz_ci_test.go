@@ -7,5 +7,6 @@ import (
 )
 
 func TestFuzzTargets(t *testing.T) {
-	fuzztest.Run(t, "FuzzVerify", "FuzzParseShopifyOrder", "FuzzParseWooCommerceOrder", "FuzzParseShopifyCompliance")
+	fuzztest.Run(t, "FuzzVerify", "FuzzParseShopifyOrder", "FuzzParseShopifyRefund", "FuzzParseWooCommerceOrder",
+		"FuzzParseShopifyCompliance")
 }

@@ -12,6 +12,7 @@ func BenchmarkParse(b *testing.B) {
 		parse func([]byte) error
 	}{
 		{"shopify", "testdata/shopify_order.json", func(body []byte) error { _, err := ParseShopifyOrder(body); return err }},
+		{"shopify-refund", "testdata/shopify_refund.json", func(body []byte) error { _, err := ParseShopifyRefund(body); return err }},
 		{"woocommerce", "testdata/woocommerce_order.json", func(body []byte) error { _, err := ParseWooCommerceOrder(body); return err }},
 	} {
 		body, err := os.ReadFile(c.file)

@@ -3,6 +3,8 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
@@ -10,20 +12,24 @@ import (
 // Fields whose type varies between shops, app versions or bugs stay raw and
 // are read one by one, so an odd field costs one value, not the whole order.
 type shopifyOrder struct {
-	ID        json.RawMessage `json:"id"`
-	Email     json.RawMessage `json:"email"`
-	Customer  json.RawMessage `json:"customer"`
-	LineItems json.RawMessage `json:"line_items"`
+	ID              json.RawMessage `json:"id"`
+	Email           json.RawMessage `json:"email"`
+	Customer        json.RawMessage `json:"customer"`
+	LineItems       json.RawMessage `json:"line_items"`
+	UpdatedAt       json.RawMessage `json:"updated_at"`
+	FinancialStatus json.RawMessage `json:"financial_status"`
+	CancelledAt     json.RawMessage `json:"cancelled_at"`
 }
 
 type shopifyItem struct {
 	ID         json.RawMessage `json:"id"`
 	SKU        json.RawMessage `json:"sku"`
+	Quantity   json.RawMessage `json:"quantity"`
 	Properties json.RawMessage `json:"properties"`
 }
 
 // shopifyProperty is a line item property a buyer fills in on the product
-// page; a property named "email" names the learner when it is not the buyer.
+// page; properties named "email" name the learners when they are not the buyer.
 type shopifyProperty struct {
 	Name  json.RawMessage `json:"name"`
 	Value json.RawMessage `json:"value"`
@@ -41,13 +47,19 @@ type shopifyTyped struct {
 	LineItems []*struct {
 		ID         json.RawMessage    `json:"id"`
 		SKU        json.RawMessage    `json:"sku"`
+		Quantity   json.RawMessage    `json:"quantity"`
 		Properties []*shopifyProperty `json:"properties"`
 	} `json:"line_items"`
+	UpdatedAt       json.RawMessage `json:"updated_at"`
+	FinancialStatus json.RawMessage `json:"financial_status"`
+	CancelledAt     json.RawMessage `json:"cancelled_at"`
 }
 
-// ParseShopifyOrder reads the body of a Shopify orders/create webhook.
-// Source is left for the caller, who has it from a header. Shopify orders
-// are always Paid (see enroll.Order).
+// ParseShopifyOrder reads the body of a Shopify order webhook (orders/create,
+// orders/paid, orders/cancelled, orders/updated). Source is left for the
+// caller, who has it from a header. Shopify orders are always Paid (see
+// enroll.Order): whether payment is required and captured is decided from
+// ShopStatus.
 func ParseShopifyOrder(body []byte) (enroll.Order, error) {
 	if order, ok := parseShopifyTyped(body); ok {
 		return order, nil
@@ -67,7 +79,8 @@ func parseShopifyTyped(body []byte) (enroll.Order, bool) {
 	if err != nil {
 		return enroll.Order{}, false
 	}
-	order := enroll.Order{Platform: enroll.Shopify, ID: id, Email: str(in.Email), Paid: true}
+	order := enroll.Order{Platform: enroll.Shopify, ID: id, Email: str(in.Email), Paid: true,
+		Snapshot: shopifySnapshot(in.UpdatedAt, in.FinancialStatus, in.CancelledAt)}
 	if in.Customer != nil {
 		order.Email = firstNonEmpty(str(in.Customer.Email), order.Email)
 	}
@@ -79,15 +92,13 @@ func parseShopifyTyped(body []byte) (enroll.Order, bool) {
 		if err != nil {
 			return enroll.Order{}, false
 		}
-		learner := ""
+		var l learners
 		for _, p := range li.Properties {
-			if p != nil && str(p.Name) == "email" {
-				learner = str(p.Value)
-				break
+			if p != nil {
+				addShopifyLearners(&l, p)
 			}
 		}
-		order.Items = append(order.Items, enroll.Item{LineItemID: itemID, SKU: str(li.SKU),
-			Email: firstNonEmpty(learner, order.Email)})
+		order.Items = appendLine(order.Items, itemID, str(li.SKU), quantity(li.Quantity), &l, order.Email)
 	}
 	return order, true
 }
@@ -96,7 +107,7 @@ func parseShopifyTyped(body []byte) (enroll.Order, bool) {
 // odd shape costs that field only.
 func parseShopifyFields(body []byte) (enroll.Order, error) {
 	var in shopifyOrder
-	if err := decodeOrder(body, &in); err != nil {
+	if err := decodeObject(body, &in, ErrNotOrder); err != nil {
 		return enroll.Order{}, err
 	}
 	id, err := orderID(in.ID)
@@ -112,6 +123,7 @@ func parseShopifyFields(body []byte) (enroll.Order, error) {
 		ID:       id,
 		Email:    firstNonEmpty(str(customer.Email), str(in.Email)),
 		Paid:     true,
+		Snapshot: shopifySnapshot(in.UpdatedAt, in.FinancialStatus, in.CancelledAt),
 	}
 	elems, err := lineItems(in.LineItems)
 	if err != nil {
@@ -126,24 +138,32 @@ func parseShopifyFields(body []byte) (enroll.Order, error) {
 		if err != nil {
 			return enroll.Order{}, fmt.Errorf("line item %d: %w", i, err)
 		}
-		// Items without a SKU or an email stay in, so the job can report
-		// why they were not enrolled instead of the order losing them.
-		order.Items = append(order.Items, enroll.Item{
-			LineItemID: itemID,
-			SKU:        str(li.SKU),
-			Email:      firstNonEmpty(shopifyLearner(li.Properties), order.Email),
-		})
+		var l learners
+		for _, raw := range elements(li.Properties) {
+			var p shopifyProperty
+			if json.Unmarshal(raw, &p) == nil {
+				addShopifyLearners(&l, &p)
+			}
+		}
+		order.Items = appendLine(order.Items, itemID, str(li.SKU), quantity(li.Quantity), &l, order.Email)
 	}
 	return order, nil
 }
 
-// shopifyLearner returns the value of the first property named "email".
-func shopifyLearner(properties json.RawMessage) string {
-	for _, raw := range elements(properties) {
-		var p shopifyProperty
-		if json.Unmarshal(raw, &p) == nil && str(p.Name) == "email" {
-			return str(p.Value)
-		}
+// shopifySnapshot reads the order's state: updated_at dates it,
+// financial_status is its payment, a cancelled_at of any time cancels it.
+func shopifySnapshot(updatedAt, financialStatus, cancelledAt json.RawMessage) enroll.Snapshot {
+	return enroll.Snapshot{
+		At:         timestamp(updatedAt, time.RFC3339),
+		ShopStatus: str(financialStatus),
+		Cancelled:  str(cancelledAt) != "",
 	}
-	return ""
+}
+
+// addShopifyLearners adds the addresses of a property named "email", in
+// any case; a value that is not a string names no one.
+func addShopifyLearners(l *learners, p *shopifyProperty) {
+	if strings.EqualFold(str(p.Name), "email") {
+		l.add(str(p.Value))
+	}
 }
