@@ -33,6 +33,8 @@ Commands:
   check     validate the configuration, the database and the LMS connection
   orders    list, show and retry orders: orders list|show|retry|resolve
   deliveries  list and replay webhook deliveries: deliveries list|replay
+  privacy   personal data: privacy export|redact|requests|answer
+  purge     drop the raw bodies of old deliveries of finished orders and of rejected ones
   hash-password  print a bcrypt hash of a password read from standard input
   send-test  send one signed sample order to a running service
   import-django  copy the Django app's orders and items, with their history, into this database
@@ -103,6 +105,10 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return orders(ctx, env, rest)
 	case "deliveries":
 		return deliveries(ctx, env, rest)
+	case "privacy":
+		return privacy(ctx, env, rest)
+	case "purge":
+		return purge(ctx, env, rest)
 	case "hash-password":
 		return hashPassword(ctx, env, rest)
 	case "send-test":

@@ -20,6 +20,11 @@ var operatorCommands = [][]string{
 	{"orders", "resolve", "812", "--note", "by hand"},
 	{"deliveries", "list"},
 	{"deliveries", "replay", "3"},
+	{"privacy", "export", "--email", "a@example.com"},
+	{"privacy", "redact", "--email", "a@example.com"},
+	{"privacy", "requests"},
+	{"privacy", "answer", "1"},
+	{"purge", "--older-than", "90d"},
 }
 
 const noDatabaseHere = "no database here — wrong --config or --database-url? "

@@ -89,8 +89,11 @@ type Config struct {
 	// process takes it to be lost and runs it again; 0 picks the job
 	// timeout (4 × LMS timeout) plus 30 s.
 	RescueAfter time.Duration
-	LogFormat   string
-	LogLevel    string
+	// Retention, when not 0, is the age past which a daily job drops the
+	// raw bodies and headers of finished orders' and rejected deliveries.
+	Retention time.Duration
+	LogFormat string
+	LogLevel  string
 	// MetricsListen, when set, serves /metrics on an address of its own,
 	// and only there: Listen then does not serve it.
 	MetricsListen string

@@ -108,6 +108,11 @@ var settings = []setting{
 		doc: "How long a job may look running before another process takes its process for dead and runs it again; " +
 			"must exceed the job timeout, 4 × `WEBHOOK_RECEIVER_LMS_TIMEOUT`",
 		kind: duration(func(c *Config) *time.Duration { return &c.RescueAfter }, nil)},
+	{key: "retention", env: "WEBHOOK_RECEIVER_RETENTION", showDef: "empty: bodies kept",
+		doc: "Age (`90d`, or a Go duration such as `2160h`; at least `1d`) past which a daily job drops the raw bodies, " +
+			"parsed orders and headers of deliveries of finished orders and of rejected deliveries, and the delivery " +
+			"keys; orders, items, statuses and attempts stay (`webhook-receiver purge` does it by hand)",
+		kind: retention(func(c *Config) *time.Duration { return &c.Retention })},
 	{key: "log_format", env: "WEBHOOK_RECEIVER_LOG_FORMAT", def: "text",
 		doc:  "`text` or `json`",
 		kind: text(func(c *Config) *string { return &c.LogFormat }, oneOf("text or json", "text", "json"))},

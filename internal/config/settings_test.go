@@ -17,6 +17,7 @@ var samples = map[string]string{
 	"lms.sku_prefix":      "sku/",
 	"trusted_proxies":     "10.0.0.0/8",
 	"rescue_after":        "10m",
+	"retention":           "90d",
 	"admin.password_hash": "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
 }
 

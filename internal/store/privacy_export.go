@@ -169,7 +169,7 @@ func (db *DB) Export(ctx context.Context, email string) (Export, error) {
 			return fmt.Errorf("load privacy requests: %w", err)
 		}
 		for _, r := range requests {
-			x.PrivacyRequests = append(x.PrivacyRequests, exportRequest(r))
+			x.PrivacyRequests = append(x.PrivacyRequests, ExportRequestOf(r))
 		}
 		return nil
 	})
@@ -252,7 +252,8 @@ func exportDelivery(d DeliveryRecord) ExportDelivery {
 	return x
 }
 
-func exportRequest(r PrivacyRequest) ExportRequest {
+// ExportRequestOf is a privacy request as an export, and privacy requests --json, write it.
+func ExportRequestOf(r PrivacyRequest) ExportRequest {
 	x := ExportRequest{ID: r.ID, ReceivedAt: r.ReceivedAt.UTC(), Platform: string(r.Platform), Source: r.Source, Topic: r.Topic,
 		Email: r.Email, CustomerID: r.CustomerID, OrderIDs: []string{}, Note: r.Note}
 	for _, id := range r.OrderIDs {
