@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,6 +106,21 @@ func (ordersPage) Statuses() []string {
 	return out
 }
 
+// StatusDescription is an item status with what it means.
+type StatusDescription struct {
+	Status enroll.ItemStatus
+	Text   string
+}
+
+// StatusDescriptions explain every item status, as enroll describes them.
+func (ordersPage) StatusDescriptions() []StatusDescription {
+	var out []StatusDescription
+	for _, s := range enroll.ItemStatuses() {
+		out = append(out, StatusDescription{s, s.Describe()})
+	}
+	return out
+}
+
 // Filtered tells whether a search narrows the orders: "Retry all failed"
 // is offered where ops would take it (ops.HasFilter), never for every
 // order there is.
@@ -163,6 +179,8 @@ func orderFilter(q url.Values, now time.Time) (store.OrderFilter, error) {
 type itemView struct {
 	store.ItemRecord
 	Attempts []store.AttemptRecord
+	// Seats are those of the item's line.
+	Seats enroll.Seats
 }
 
 // CanRetry tells whether ops.Retry takes the item.
@@ -177,6 +195,24 @@ type orderPage struct {
 	Items  []itemView
 	Failed []int64
 	Path   string
+	// Lines are shown when one of them bought more than one seat.
+	Lines []store.Line
+}
+
+// Ignored says how many deliveries of the order changed nothing: "2 stale
+// snapshots, 1 duplicate delivery"; "" for none.
+func (p orderPage) Ignored() string {
+	var parts []string
+	if n := p.StaleSnapshots(); n > 0 {
+		parts = append(parts, plural(n, "stale snapshot"))
+	}
+	switch n := p.Duplicates(); {
+	case n == 1:
+		parts = append(parts, "1 duplicate delivery")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d duplicate deliveries", n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (c *console) handleOrder() http.Handler {
@@ -210,8 +246,13 @@ func (c *console) handleOrder() http.Handler {
 			return
 		}
 		p := orderPage{OrderDetail: detail, Failed: ops.FailedItems(detail.OrderRecord), Path: r.URL.RequestURI()}
+		seats := detail.SeatsByItem()
 		for _, it := range detail.Items {
-			p.Items = append(p.Items, itemView{it, detail.Attempts[it.ID]})
+			p.Items = append(p.Items, itemView{it, detail.Attempts[it.ID], seats[it.ID]})
+		}
+		lines := detail.Lines()
+		if slices.ContainsFunc(lines, func(l store.Line) bool { return l.Seats.Quantity > 1 }) {
+			p.Lines = lines
 		}
 		c.render(w, r, http.StatusOK, "order", p)
 	})

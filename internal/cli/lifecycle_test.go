@@ -133,8 +133,11 @@ func TestOrdersShowLifecycle(t *testing.T) {
 		if ids := orderIDs(orderLines(t, mustRun(t, e, "orders", "list", "--json", "--status", "awaiting_registration"))); !equalIDs(ids, []int64{9001}) {
 			t.Errorf("orders list --status awaiting_registration = %v; want 9001", ids)
 		}
-		if out := mustRun(t, e, "orders", "list", "--status", "awaiting_registration"); !strings.Contains(out, "awaiting_registration") {
-			t.Errorf("orders list --status awaiting_registration:\n%s", out)
+		out = mustRun(t, e, "orders", "list", "--status", "awaiting_registration")
+		for _, re := range []string{`bob@example.com\s+TEAM\s+retrying → unenrolled\s`, `cy@example.com\s+SOLO\s+awaiting_registration\s`} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("orders list --status awaiting_registration does not match %s:\n%s", re, out)
+			}
 		}
 	})
 }

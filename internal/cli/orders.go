@@ -109,7 +109,7 @@ func printOrders(w io.Writer, list []store.OrderRecord) {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\n", head)
 		}
 		for _, it := range o.Items {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\n", head, it.ID, dash(it.Email), course(it), it.Status, it.Attempts, dash(oneLine(it.LastError, 60)))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\n", head, it.ID, dash(it.Email), course(it), itemStatus(it), it.Attempts, dash(oneLine(it.LastError, 60)))
 		}
 	}
 	tw.Flush()

@@ -93,6 +93,15 @@ func course(it store.ItemRecord) string {
 	return dash(it.SKU)
 }
 
+// itemStatus is an item's status, and where it is going when the status
+// alone does not say (enroll.ItemStatus.Towards): "retrying → unenrolled".
+func itemStatus(it store.ItemRecord) string {
+	if w := it.Status.Towards(it.Want); w != "" {
+		return dash(string(it.Status)) + " → " + dash(string(w))
+	}
+	return dash(string(it.Status))
+}
+
 // mode is an item's enrollment mode, "default" for the course's own.
 func mode(m string) string {
 	if m == "" {

@@ -32,6 +32,19 @@ func (s ItemStatus) Describe() string {
 	return ""
 }
 
+// Towards returns the desired state w of an item in status s when the item
+// is on its way there and its status alone does not say so: to be
+// unenrolled and not unenrolled yet, or unenrolled and to be enrolled again
+// (its order re-opened). "" otherwise: an item that is pending, retrying or
+// failed on its way to being enrolled says so by its status, and a resolved
+// one goes nowhere (an operator decided it needs nothing more).
+func (s ItemStatus) Towards(w Want) Want {
+	if s.Reached(w) || s == ItemResolved || w != WantUnenrolled && s != ItemUnenrolled {
+		return ""
+	}
+	return w
+}
+
 // PartialRefundNote is what operators are told of an order refunded in
 // part without the refunded lines (a WooCommerce partial refund).
 const PartialRefundNote = "partially refunded — learners kept; the shop's API integration can read the refunded lines"

@@ -65,3 +65,26 @@ func TestLineSeats(t *testing.T) {
 		}
 	}
 }
+
+func TestTowards(t *testing.T) {
+	tests := []struct {
+		s    ItemStatus
+		w    Want
+		want Want
+	}{
+		{ItemPending, WantEnrolled, ""},
+		{ItemFailed, WantEnrolled, ""},
+		{ItemEnrolled, WantEnrolled, ""},
+		{ItemEnrolled, WantUnenrolled, WantUnenrolled},
+		{ItemRetrying, WantUnenrolled, WantUnenrolled},
+		{ItemAwaitingRegistration, WantUnenrolled, WantUnenrolled},
+		{ItemUnenrolled, WantUnenrolled, ""},
+		{ItemUnenrolled, WantEnrolled, WantEnrolled},
+		{ItemResolved, WantUnenrolled, ""},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Towards(tt.w); got != tt.want {
+			t.Errorf("%s.Towards(%s) = %q; want %q", tt.s, tt.w, got, tt.want)
+		}
+	}
+}
