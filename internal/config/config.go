@@ -28,6 +28,21 @@ type Shop struct {
 	Domain string
 	// Secrets verify the webhook signature; several allow rotation.
 	Secrets []Secret
+	// RequirePayment enrolls an order once its financial status is one of
+	// PaidStatuses; until then it is stored as awaiting payment.
+	RequirePayment bool
+	// PaidStatuses are the financial statuses that count as paid;
+	// empty means enroll.PaidStatuses.
+	PaidStatuses []string
+	// UnenrollOnRefund unenrolls the learners of refunded lines and of
+	// cancelled orders.
+	UnenrollOnRefund bool
+}
+
+// AwaitsPayment reports whether an order of the shop in this financial
+// status waits for payment before its learners are enrolled.
+func (s Shop) AwaitsPayment(financialStatus string) bool {
+	return s.RequirePayment && !enroll.IsPaid(financialStatus, s.PaidStatuses)
 }
 
 // Site is a WooCommerce site allowed to send webhooks.
@@ -40,6 +55,8 @@ type Site struct {
 	// AcceptUnpaid answers 200 instead of 402 to an unpaid order (when
 	// RequirePayment is set) and records it as awaiting payment.
 	AcceptUnpaid bool
+	// UnenrollOnRefund unenrolls the learners of refunded and cancelled orders.
+	UnenrollOnRefund bool
 }
 
 // LMS is the Open edX instance that learners are enrolled in.

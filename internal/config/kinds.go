@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
 // kind is how the value of one setting is parsed, checked and shown. Its
@@ -151,6 +153,40 @@ func prefixes[S any](get func(*S) *[]netip.Prefix) kind {
 				out = append(out, p)
 			}
 			return out, nil
+		}}
+}
+
+// financialStatuses is a list of Shopify financial statuses:
+// comma-separated in the environment, a YAML list in the file; shown as
+// they count, the default when empty.
+func financialStatuses[S any](get func(*S) *[]string) kind {
+	return field[S, []string]{get: get, valid: validFinancialStatuses,
+		fromText: func(s string) ([]string, error) {
+			var out []string
+			for part := range strings.SplitSeq(s, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+			return out, validFinancialStatuses(out)
+		},
+		fromYAML: func(n *yaml.Node, _ bool) ([]string, error) {
+			list, err := yamlValue[[]string](n, false)
+			if err != nil {
+				return nil, err
+			}
+			for i, s := range list {
+				if err := financialStatus(s); err != nil {
+					return nil, &itemError{index: i, err: err}
+				}
+			}
+			return list, nil
+		},
+		format: func(statuses []string) string {
+			if len(statuses) == 0 {
+				statuses = enroll.PaidStatuses()
+			}
+			return strings.Join(statuses, ",")
 		}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,18 @@ var settings = []setting{
 		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_SHOPIFY_API_KEY", legacyKey: "api_key",
 		doc:  "Its webhook signing secret, taken whole; the YAML file takes a list, for rotation",
 		kind: secrets(func(s *Shop) *[]Secret { return &s.Secrets })},
+	{key: "shopify[].require_payment", env: "WEBHOOK_RECEIVER_SHOPIFY_REQUIRE_PAYMENT", def: "false",
+		doc: "Enroll an order once it is paid: an `orders/create` whose `financial_status` is not one of `paid_statuses` is " +
+			"stored as awaiting payment (answered 200), and enrolled by `orders/paid`",
+		kind: boolean(func(s *Shop) *bool { return &s.RequirePayment })},
+	{key: "shopify[].paid_statuses", env: "WEBHOOK_RECEIVER_SHOPIFY_PAID_STATUSES", showDef: "`paid`",
+		doc: "With `require_payment`: the financial statuses that count as paid, comma-separated (a YAML list in the file), " +
+			"of `pending`, `authorized`, `partially_paid`, `paid`, `partially_refunded`, `refunded`, `voided`, `expired`",
+		kind: financialStatuses(func(s *Shop) *[]string { return &s.PaidStatuses })},
+	{key: "shopify[].unenroll_on_refund", env: "WEBHOOK_RECEIVER_SHOPIFY_UNENROLL_ON_REFUND", def: "false",
+		doc: "Unenroll the learners of refunded lines (`refunds/create`, seats against the line's quantity) and of " +
+			"cancelled orders (`orders/cancelled`); otherwise refunds and cancellations are recorded and learners stay",
+		kind: boolean(func(s *Shop) *bool { return &s.UnenrollOnRefund })},
 	{key: "woocommerce[].source", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE",
 		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE", legacyKey: "source",
 		doc:  "One WooCommerce site URL (with or without trailing slash)",
@@ -151,6 +164,10 @@ var settings = []setting{
 	{key: "woocommerce[].accept_unpaid", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_ACCEPT_UNPAID",
 		def: "false", doc: "With `require_payment`: answer 200 and wait for payment instead of 402",
 		kind: boolean(func(s *Site) *bool { return &s.AcceptUnpaid })},
+	{key: "woocommerce[].unenroll_on_refund", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_UNENROLL_ON_REFUND", def: "false",
+		doc: "Unenroll the learners of an order whose status becomes `refunded` or `cancelled`; otherwise it is recorded " +
+			"and learners stay. A partial refund is recorded only: the webhook does not say which lines",
+		kind: boolean(func(s *Site) *bool { return &s.UnenrollOnRefund })},
 }
 
 // The variables that name the YAML files; Load reads them first.
@@ -303,6 +320,26 @@ func oneOf(say string, allowed ...string) func(string) error {
 		}
 		return fmt.Errorf("must be %s, got %q", say, s)
 	}
+}
+
+// shopifyFinancialStatuses are the values of Shopify's financial_status.
+var shopifyFinancialStatuses = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded",
+	"refunded", "voided", "expired"}
+
+func financialStatus(s string) error {
+	if !slices.Contains(shopifyFinancialStatuses, strings.ToLower(strings.TrimSpace(s))) {
+		return fmt.Errorf("must be a Shopify financial status (%s), got %q", strings.Join(shopifyFinancialStatuses, ", "), s)
+	}
+	return nil
+}
+
+func validFinancialStatuses(statuses []string) error {
+	for _, s := range statuses {
+		if err := financialStatus(s); err != nil {
+			return fmt.Errorf("each %w", err)
+		}
+	}
+	return nil
 }
 
 func bcryptHash(s Secret) error {

@@ -86,12 +86,17 @@ func insertKeyed[K comparable](ctx context.Context, db *DB, tx *sql.Tx, head, ta
 	return ids, err
 }
 
-// saveBatch stores the requests of a batch in tx: new orders and their
-// items with multi-row statements; orders stored before (redeliveries)
-// one by one, as SaveAccepted does; then every delivery. Requests come
-// sorted by order, so that writers lock orders in the same sequence.
+// saveBatch stores the requests of a batch in tx: their delivery keys,
+// which tell redeliveries apart, with one multi-row statement; new orders
+// and their items with multi-row statements; snapshots of orders stored
+// before, and refunds, one by one (lifecycle.go); then every delivery.
+// Requests come sorted by order, so that writers lock orders in the same
+// sequence.
 func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) error {
 	now := db.now()
+	if err := db.insertDeliveryKeys(ctx, tx, batch, now); err != nil {
+		return err
+	}
 	fresh, err := db.insertNewOrders(ctx, tx, batch, now)
 	if err != nil {
 		return err
@@ -100,10 +105,20 @@ func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) 
 		return err
 	}
 	for _, r := range batch {
-		if r.accepted != nil && !r.res.NewOrder {
-			if err := db.saveOrder(ctx, tx, *r.accepted, &r.res); err != nil {
-				return err
-			}
+		if r.accepted == nil || r.res.NewOrder {
+			continue
+		}
+		var err error
+		switch {
+		case r.res.Redelivered:
+			err = db.findOrderOf(ctx, tx, r)
+		case r.accepted.Refund != nil:
+			err = db.applyRefund(ctx, tx, *r.accepted, &r.res, now)
+		default:
+			err = db.applySnapshot(ctx, tx, *r.accepted, &r.res, now)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return db.insertDeliveries(ctx, tx, batch)
@@ -115,21 +130,32 @@ type orderKey struct {
 	id       int64
 }
 
-// insertNewOrders inserts the batch's orders that are not stored yet and
-// returns their requests, each with its OrderID set. An order twice in the
-// batch is new for its first request only.
+// createsOrder tells whether a request may create its order on the fast
+// path: a snapshot that is no redelivery. (A refund of an order not stored
+// yet creates it in applyRefund.)
+func (r *writeRequest) createsOrder() bool {
+	return r.accepted != nil && r.accepted.Refund == nil && !r.res.Redelivered
+}
+
+// insertNewOrders inserts the orders of the batch's snapshots that are not
+// stored yet, with the snapshot's facts, and returns their requests, each
+// with its OrderID set. An order twice in the batch is new for its first
+// request only.
 func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) ([]*writeRequest, error) {
 	var rows [][]any
 	for _, r := range batch {
-		if r.accepted != nil {
-			o := r.accepted.Order
-			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*r.accepted), now, now})
+		if r.createsOrder() {
+			a := r.accepted
+			o := a.Order
+			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*a), now, now,
+				snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund})
 		}
 	}
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at,
+		snapshot_at, shop_status, cancelled, refunded, partial_refund)`,
 		`ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id`, rows,
 		func(k *orderKey) []any { return []any{&k.platform, &k.source, &k.id} })
 	if err != nil {
@@ -137,7 +163,7 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 	}
 	var fresh []*writeRequest
 	for _, r := range batch {
-		if r.accepted == nil {
+		if !r.createsOrder() {
 			continue
 		}
 		o := r.accepted.Order
@@ -152,7 +178,9 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 }
 
 // insertNewItems inserts the items of new orders and sets each request's
-// Enqueued items. A learner twice on one order is one item.
+// Enqueued items. A learner twice on one order is one item. An order first
+// seen cancelled or refunded, whose shop unenrolls on refund, has nothing
+// to undo: its items are created unenrolled, and not enqueued.
 func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequest, now time.Time) error {
 	type itemKey struct {
 		order      int64
@@ -160,24 +188,29 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 	}
 	var rows [][]any
 	for _, r := range fresh {
-		if r.accepted.AwaitingPayment {
+		a := r.accepted
+		if a.AwaitingPayment {
 			continue
 		}
-		for _, it := range r.accepted.Order.Items {
+		want, status := newItemState(*a)
+		for _, it := range a.Order.Items {
 			rows = append(rows, []any{r.res.OrderID, it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it),
-				enroll.ItemPending, now, now})
+				status, want, now, now})
 		}
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)`,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
 		func(k *itemKey) []any { return []any{&k.order, &k.sku, &k.email} })
 	if err != nil {
 		return fmt.Errorf("insert %d items: %w", len(rows), err)
 	}
 	for _, r := range fresh {
+		if _, status := newItemState(*r.accepted); status != enroll.ItemPending {
+			continue
+		}
 		for _, it := range r.accepted.Order.Items {
 			k := itemKey{r.res.OrderID, it.SKU, it.Email}
 			if id, ok := ids[k]; ok {
@@ -199,8 +232,8 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRe
 		d, parsed := r.delivery, []byte(nil)
 		if r.accepted != nil {
 			var err error
-			if parsed, err = json.Marshal(r.accepted.Order); err != nil {
-				return fmt.Errorf("encode order: %w", err)
+			if parsed, err = parsedOf(*r.accepted, r.res); err != nil {
+				return err
 			}
 			d = acceptedDelivery(*r.accepted, r.res)
 		}
@@ -231,4 +264,21 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRe
 		r.res.DeliveryID = ids[i]
 	}
 	return nil
+}
+
+// parsedOf is what is stored of an accepted delivery as parsed: its order,
+// or its refund; nothing for a redelivery, whose body is not kept either.
+func parsedOf(a Accepted, res SaveResult) ([]byte, error) {
+	var v any = a.Order
+	switch {
+	case res.Redelivered:
+		return nil, nil
+	case a.Refund != nil:
+		v = a.Refund
+	}
+	parsed, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode order %d: %w", a.Order.ID, err)
+	}
+	return parsed, nil
 }

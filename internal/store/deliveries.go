@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -46,13 +45,28 @@ type Delivery struct {
 // come grouped by SKU: one group's learners can be enrolled by one call.
 type EnqueueFunc func(ctx context.Context, tx *sql.Tx, groups [][]int64) error
 
-// Accepted is what a verified, parsed webhook asks the store to keep.
+// Accepted is what a verified, parsed webhook asks the store to keep: a
+// snapshot of an order (its state as the payload shows it), or, with
+// Refund set, a refund of it. The rules that apply them are in
+// lifecycle.go.
 type Accepted struct {
 	Delivery Delivery
-	Order    enroll.Order
-	// AwaitingPayment records the order without items, to be enrolled when a
-	// later delivery shows it paid.
+	// Order is the snapshot; for a refund it names the order only
+	// (Platform, Source and ID).
+	Order enroll.Order
+	// AwaitingPayment records the order without creating its items, to be
+	// enrolled when a later delivery shows it paid.
 	AwaitingPayment bool
+	// Keys identify the delivery, per shop (Shopify's webhook and event
+	// ids, WooCommerce's order id, status and modification time): a
+	// delivery one of whose keys was accepted before is a duplicate, and
+	// changes nothing.
+	Keys []string
+	// Refund makes the delivery a refund of the order rather than a snapshot.
+	Refund *enroll.Refund
+	// UnenrollOnRefund is the shop's setting: refunded or cancelled
+	// learners are unenrolled (enroll.Desired).
+	UnenrollOnRefund bool
 }
 
 // SaveResult tells what an accepted delivery changed.
@@ -60,21 +74,51 @@ type SaveResult struct {
 	DeliveryID int64
 	OrderID    int64
 	NewOrder   bool
-	// Enqueued lists items enqueued by this delivery: new ones and failed
-	// ones given another chance.
+	// Enqueued lists items enqueued by this delivery: new ones, those whose
+	// desired state changed, and failed ones given another chance.
 	Enqueued []int64
-	skus     []string // of the Enqueued items
+	// Redelivered tells that one of the delivery's keys was accepted
+	// before: the delivery changed nothing, and its body was not kept.
+	Redelivered bool
+	// Stale tells that the delivery's snapshot is older than the one
+	// applied to its order: it changed nothing.
+	Stale bool
+	// changed tells that the delivery changed the order: its facts, its
+	// items or their desired states, its refunds.
+	changed bool
+	skus    []string // of the Enqueued items
 }
 
-// Duplicate reports whether the delivery changed nothing: its order was
-// stored already and none of its items needed another try.
-func (r SaveResult) Duplicate() bool { return !r.NewOrder && len(r.Enqueued) == 0 }
+// Duplicate reports whether the delivery changed nothing, being a
+// redelivery (of the same key, or of a snapshot already applied) rather
+// than a stale one.
+func (r SaveResult) Duplicate() bool {
+	return r.Redelivered || !r.Stale && !r.NewOrder && !r.changed && len(r.Enqueued) == 0
+}
 
-// groupBySKU groups item ids by their SKU, in order of first appearance.
+// Reason is the reason stored with the delivery: ReasonStale,
+// ReasonDuplicate, or "" when it changed the order.
+func (r SaveResult) Reason() string {
+	switch {
+	case r.Stale:
+		return ReasonStale
+	case r.Duplicate():
+		return ReasonDuplicate
+	}
+	return ""
+}
+
+// groupBySKU groups item ids by their SKU, in order of first appearance;
+// an item two deliveries of a batch enqueued is enqueued once.
 func groupBySKU(ids []int64, skus []string) [][]int64 {
 	var groups [][]int64
 	index := map[string]int{}
+	seen := make(map[int64]bool, len(ids))
 	for i, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		g, ok := index[skus[i]]
 		if !ok {
 			g = len(groups)
@@ -94,10 +138,10 @@ func (db *DB) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 	return r.res.DeliveryID, err
 }
 
-// SaveAccepted stores a delivery, creates its order and items when they are
-// new, and enqueues what needs enrolling, all in one transaction. Items that
-// are pending or done are never enqueued again; failed ones get one more
-// chance. It is the group-commit writer's work for a batch of one.
+// SaveAccepted stores a delivery and applies it to its order (see
+// lifecycle.go): creates the order and items when they are new, sets the
+// items' desired states, and enqueues what needs an attempt, all in one
+// transaction. It is the group-commit writer's work for a batch of one.
 func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc) (SaveResult, error) {
 	r := &writeRequest{accepted: &a}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -115,94 +159,30 @@ func (db *DB) SaveAccepted(ctx context.Context, a Accepted, enqueue EnqueueFunc)
 	return r.res, err
 }
 
-// saveOrder creates the order of a delivery, or finds it, and its items.
-func (db *DB) saveOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult) error {
-	if err := db.upsertOrder(ctx, tx, a, res); err != nil {
-		return err
-	}
-	if a.AwaitingPayment {
-		return nil
-	}
-	return db.upsertItems(ctx, tx, res.OrderID, a.Order.Items, res)
-}
-
-// ReasonDuplicate is the reason stored with an accepted delivery that
-// changed nothing: the dashboard counts these apart.
-const ReasonDuplicate = "duplicate"
+// Reasons stored with accepted deliveries that changed nothing: the
+// dashboard counts them apart.
+const (
+	// ReasonDuplicate: a redelivery, by one of its keys or by a snapshot
+	// already applied.
+	ReasonDuplicate = "duplicate"
+	// ReasonStale: a snapshot older than the one applied to its order.
+	ReasonStale = "stale"
+)
 
 // ReasonStale is the reason stored with an accepted delivery whose snapshot
 // of the order was older than the one applied: it changed nothing.
 const ReasonStale = "stale"
 
 // acceptedDelivery is the delivery of an accepted webhook as stored: with
-// its body, and ReasonDuplicate when it changed nothing.
+// its body, unless a delivery of one of its keys has it already, and the
+// reason when it changed nothing.
 func acceptedDelivery(a Accepted, res SaveResult) Delivery {
 	d := a.Delivery
-	if res.Duplicate() && d.Reason == "" {
-		d.Reason = ReasonDuplicate
+	if d.Reason == "" {
+		d.Reason = res.Reason()
 	}
-	d.KeepBody = true
+	d.KeepBody = !res.Redelivered
 	return d
-}
-
-// newOrderStatus is the status an accepted delivery's order starts with.
-func newOrderStatus(a Accepted) enroll.OrderStatus {
-	if a.AwaitingPayment {
-		return enroll.OrderAwaitingPayment
-	}
-	return enroll.OrderNew
-}
-
-func (db *DB) upsertOrder(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult) error {
-	o, now := a.Order, db.now()
-	err := db.txQueryRow(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id`,
-		o.Platform, o.Source, o.ID, o.Email, newOrderStatus(a), now).Scan(&res.OrderID)
-	if err == nil {
-		res.NewOrder = true
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("insert order %d: %w", o.ID, err)
-	}
-	err = db.txQueryRow(ctx, tx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
-		o.Platform, o.Source, o.ID).Scan(&res.OrderID)
-	if err != nil {
-		return fmt.Errorf("find order %d: %w", o.ID, err)
-	}
-	return nil
-}
-
-func (db *DB) upsertItems(ctx context.Context, tx *sql.Tx, orderID int64, items []enroll.Item, res *SaveResult) error {
-	now := db.now()
-	for _, it := range items {
-		var id int64
-		err := db.txQueryRow(ctx, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity,
-			status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-			ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id`,
-			orderID, it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it), enroll.ItemPending, now).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The course is looked up again: the operator may have fixed the SKU's redirect.
-			err = db.txQueryRow(ctx, tx, `UPDATE items SET status = $1, updated_at = $2, course_id = '', tries = 0
-				WHERE order_id = $3 AND sku = $4 AND email = $5 AND status = $6 RETURNING id`,
-				enroll.ItemPending, now, orderID, it.SKU, it.Email, enroll.ItemFailed).Scan(&id)
-		}
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			continue // pending or done already
-		case err != nil:
-			return fmt.Errorf("save item of order %d: %w", orderID, err)
-		}
-		res.Enqueued = append(res.Enqueued, id)
-		res.skus = append(res.skus, it.SKU)
-	}
-	// A new order was stored as NEW, which its pending items leave it.
-	if len(res.Enqueued) == 0 || res.NewOrder {
-		return nil
-	}
-	return db.updateOrderStatus(ctx, tx, orderID, now)
 }
 
 // lineQuantity is the seats of an item's line as stored: at least 1.
