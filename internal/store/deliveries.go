@@ -169,10 +169,6 @@ const (
 	ReasonStale = "stale"
 )
 
-// ReasonStale is the reason stored with an accepted delivery whose snapshot
-// of the order was older than the one applied: it changed nothing.
-const ReasonStale = "stale"
-
 // acceptedDelivery is the delivery of an accepted webhook as stored: with
 // its body, unless a delivery of one of its keys has it already, and the
 // reason when it changed nothing.
