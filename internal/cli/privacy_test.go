@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
@@ -113,4 +115,28 @@ func openDB(t *testing.T, e env) *store.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// serve runs the retention job at start when WEBHOOK_RECEIVER_RETENTION is set.
+func TestServeRunsRetention(t *testing.T) {
+	lms := edxtest.New(t)
+	e := baseEnv(t, lms, store.SQLite)
+	e["WEBHOOK_RECEIVER_RETENTION"] = "30d"
+	mustRun(t, e, "migrate")
+	db := openDB(t, e)
+	id, err := db.SaveDelivery(context.Background(), store.Delivery{ReceivedAt: time.Now().AddDate(0, 0, -31),
+		Platform: enroll.Shopify, Source: "first.myshopify.com", Path: "/webhooks/shopify/order/create",
+		Body: []byte(`{"id": 1}`), KeepBody: true, Status: 402, Reason: "order is not paid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, e)
+	waitFor(t, "retention to purge the old body", func() bool {
+		d, err := db.Delivery(context.Background(), id)
+		return err == nil && !d.HasBody
+	})
+	s.stop(t)
+	if !strings.Contains(s.logs.String(), `"msg":"retention purged"`) {
+		t.Errorf("serve did not log the purge:\n%s", s.logs)
+	}
 }

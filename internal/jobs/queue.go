@@ -63,6 +63,11 @@ type Options struct {
 	Logger  *slog.Logger
 	// Metrics count item outcomes, retries and throttled attempts; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Retention, when not 0, runs the retention job (retention.go): every
+	// RetentionInterval (default a day) and at start, it drops the raw
+	// bodies of deliveries older than this.
+	Retention         time.Duration
+	RetentionInterval time.Duration
 }
 
 func (o *Options) defaults() {
@@ -90,6 +95,9 @@ func (o *Options) defaults() {
 	if o.MaxHold <= 0 {
 		o.MaxHold = time.Second
 	}
+	if o.RetentionInterval <= 0 {
+		o.RetentionInterval = 24 * time.Hour
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -98,7 +106,8 @@ func (o *Options) defaults() {
 // Queue enqueues and works enrollment jobs.
 type Queue struct {
 	client      *river.Client[*sql.Tx]
-	worker      *Worker // nil on an insert-only queue
+	worker      *Worker // nil on an insert-only queue, and on one that runs upkeep jobs only
+	runs        bool    // the client works some queue: Start starts it
 	maxAttempts int
 	batchSize   int
 
@@ -163,12 +172,18 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	// that a database error on the last attempt does not strand the item:
 	// the worker itself marks it failed once the budget is spent.
 	q := &Queue{maxAttempts: opts.MaxAttempts + extraJobAttempts, batchSize: opts.BatchSize}
+	workers, queues := river.NewWorkers(), map[string]river.QueueConfig{}
 	if opts.Workers > 0 && lms != nil {
 		q.worker = &Worker{db: db, lms: lms, opts: opts, wake: make(chan struct{}, 1)}
-		workers := river.NewWorkers()
 		river.AddWorker(workers, q.worker)
-		cfg.Workers = workers
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: opts.Workers}
+	}
+	if opts.Retention > 0 {
+		addRetention(cfg, workers, db, opts)
+		queues[maintenanceQueue] = river.QueueConfig{MaxWorkers: 1}
+	}
+	if q.runs = len(queues) > 0; q.runs {
+		cfg.Workers, cfg.Queues = workers, queues
 	}
 	client, err := river.NewClient(driver(db, q.worker != nil), cfg)
 	if err != nil {
@@ -201,7 +216,7 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, groups [][]int64) error
 // answers again, until Stop (or until ctx ends). It does nothing on an
 // insert-only queue.
 func (q *Queue) Start(ctx context.Context) error {
-	if q.worker == nil {
+	if !q.runs {
 		return nil
 	}
 	q.mu.Lock()
@@ -209,7 +224,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	if q.stopWake == nil {
+	if q.stopWake == nil && q.worker != nil {
 		wakeCtx, cancel := context.WithCancel(ctx)
 		q.stopWake = cancel
 		q.loops.Go(func() { q.worker.wakeLoop(wakeCtx, q.client) })
@@ -222,7 +237,7 @@ func (q *Queue) Start(ctx context.Context) error {
 // start) and waits for them to return, at most until ctx ends. Once it has
 // returned nil, nothing the queue started is left running.
 func (q *Queue) Stop(ctx context.Context) error {
-	if q.worker == nil {
+	if !q.runs {
 		return nil
 	}
 	q.mu.Lock()
