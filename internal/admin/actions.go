@@ -45,6 +45,8 @@ func flash(q url.Values) string {
 		return plural(n, "failed item") + " queued for enrollment now."
 	case "resolved":
 		return plural(n, "item") + " marked resolved."
+	case "answered":
+		return "Data request marked answered."
 	case "replayed":
 		return fmt.Sprintf("Delivery %d replayed: %s queued.", delivery, plural(n, "item"))
 	}

@@ -50,6 +50,8 @@ type dashboard struct {
 	Backlog   store.Backlog
 	OldestAge time.Duration
 	LMS       lmsState
+	// DataRequests are the privacy data requests waiting for an answer.
+	DataRequests int
 }
 
 func (c *console) handleDashboard() http.Handler {
@@ -81,6 +83,10 @@ func (c *console) handleDashboard() http.Handler {
 			return
 		}
 		d.LMS = lmsStateOf(last, ok)
+		if d.DataRequests, err = c.DB.PendingDataRequests(ctx); err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
 		c.render(w, r, http.StatusOK, "dashboard", d)
 	})
 }

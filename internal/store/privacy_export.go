@@ -385,3 +385,13 @@ func (db *DB) privacyRequestTx(ctx context.Context, tx *sql.Tx, id int64) (Priva
 	}
 	return rs[0], nil
 }
+
+// PendingDataRequests counts the data requests not answered yet.
+func (db *DB) PendingDataRequests(ctx context.Context) (int, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM privacy_requests WHERE topic = $1 AND done_at IS NULL`,
+		TopicDataRequest).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count data requests: %w", err)
+	}
+	return n, nil
+}
