@@ -27,8 +27,11 @@ const namespace = "webhook_receiver"
 const (
 	Accepted  = "accepted"
 	Duplicate = "duplicate"
-	Rejected  = "rejected"
-	Ping      = "ping"
+	// Stale: a snapshot of an order older than the one applied; it
+	// changed nothing.
+	Stale    = "stale"
+	Rejected = "rejected"
+	Ping     = "ping"
 )
 
 // Options configure the metrics.
@@ -73,7 +76,7 @@ func New(o Options) *Metrics {
 		logger:   o.Logger,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "deliveries_total",
-			Help: "Webhook deliveries by platform and outcome (accepted, duplicate, rejected, ping); reason names a rejection.",
+			Help: "Webhook deliveries by platform and outcome (accepted, duplicate, stale, rejected, ping); reason names a rejection.",
 		}, []string{"platform", "outcome", "reason"}),
 		ingest: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ingest_duration_seconds",
@@ -147,7 +150,7 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Delivery counts a webhook request answered after took. The outcome is
-// Accepted, Duplicate, Rejected or Ping; reason is a short fixed code for
+// Accepted, Duplicate, Stale, Rejected or Ping; reason is a short fixed code for
 // a rejection (bad_signature, unknown_shop, ...), empty otherwise.
 func (m *Metrics) Delivery(p enroll.Platform, outcome, reason string, took time.Duration) {
 	if m == nil {

@@ -31,6 +31,7 @@ func TestCounters(t *testing.T) {
 	m.Delivery(enroll.Shopify, metrics.Accepted, "", 3*time.Millisecond)
 	m.Delivery(enroll.Shopify, metrics.Accepted, "", 5*time.Millisecond)
 	m.Delivery(enroll.Shopify, metrics.Duplicate, "", time.Millisecond)
+	m.Delivery(enroll.Shopify, metrics.Stale, "", time.Millisecond)
 	m.Delivery(enroll.Shopify, metrics.Rejected, "bad_signature", time.Millisecond)
 	m.Delivery(enroll.WooCommerce, metrics.Ping, "", time.Millisecond)
 	m.ItemDone(enroll.ItemEnrolled)
@@ -51,10 +52,11 @@ func TestCounters(t *testing.T) {
 
 		`webhook_receiver_deliveries_total{outcome="accepted",platform="shopify"}`:                        2,
 		`webhook_receiver_deliveries_total{outcome="duplicate",platform="shopify"}`:                       1,
+		`webhook_receiver_deliveries_total{outcome="stale",platform="shopify"}`:                           1,
 		`webhook_receiver_deliveries_total{outcome="rejected",platform="shopify",reason="bad_signature"}`: 1,
 		`webhook_receiver_deliveries_total{outcome="ping",platform="woocommerce"}`:                        1,
-		`webhook_receiver_ingest_duration_seconds_count{platform="shopify"}`:                              4,
-		`webhook_receiver_ingest_duration_seconds_sum{platform="shopify"}`:                                0.01,
+		`webhook_receiver_ingest_duration_seconds_count{platform="shopify"}`:                              5,
+		`webhook_receiver_ingest_duration_seconds_sum{platform="shopify"}`:                                0.011,
 		`webhook_receiver_ingest_duration_seconds_count{platform="woocommerce"}`:                          1,
 
 		`webhook_receiver_items_total{outcome="enrolled"}`: 2,

@@ -308,7 +308,10 @@ func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
 		"delivery_id", res.DeliveryID, "new_order", res.NewOrder, "enqueued", len(res.Enqueued),
 		"awaiting_payment", awaitingPayment)
 	code := metrics.Accepted
-	if res.Duplicate() {
+	switch {
+	case res.Stale:
+		code = metrics.Stale
+	case res.Duplicate():
 		code = metrics.Duplicate
 	}
 	return answer{status: http.StatusOK, code: code, done: true}
