@@ -19,6 +19,8 @@
 //     today's configuration (ErrNoBody otherwise).
 //   - ImportDjango: the Django app's orders and items are copied here, each
 //     item in the status DjangoItemStatus gives it (importdjango.go).
+//   - Export, Redact, AnswerDataRequest and Purge: personal data and the
+//     retention of raw bodies (privacy.go).
 //
 // Which order an operator names: OrdersOfShop, by the shop-name rule of
 // enroll.SameSource. The store carries the actions out (store.RetryItems,
