@@ -59,6 +59,18 @@ type Site struct {
 	UnenrollOnRefund bool
 }
 
+// AwaitsPayment reports whether an order of the site waits for payment
+// before its learners are enrolled.
+func (s Site) AwaitsPayment(o enroll.Order) bool { return s.RequirePayment && !o.Paid }
+
+// RefusesUnpaid reports whether an order of the site is refused (402)
+// rather than stored: it awaits payment, the site does not accept unpaid
+// orders, and it is neither refunded nor cancelled (which is recorded,
+// paid or not).
+func (s Site) RefusesUnpaid(o enroll.Order) bool {
+	return s.AwaitsPayment(o) && !s.AcceptUnpaid && !o.Cancelled && !o.Refunded
+}
+
 // LMS is the Open edX instance that learners are enrolled in.
 type LMS struct {
 	// BaseURL is empty when no LMS is configured. (The Django app defaulted

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
 // The settings of an order's life after its purchase: payment before
@@ -130,6 +132,29 @@ func TestRedactedShowsPaidStatuses(t *testing.T) {
 		"shopify[0].unenroll_on_refund: false\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("Redacted() lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSitePayment(t *testing.T) {
+	paid, unpaid := enroll.Order{Paid: true}, enroll.Order{}
+	cancelled := enroll.Order{Snapshot: enroll.Snapshot{Cancelled: true}}
+	refunded := enroll.Order{Snapshot: enroll.Snapshot{Refunded: true}}
+	tests := []struct {
+		site            Site
+		order           enroll.Order
+		awaits, refuses bool
+	}{
+		{Site{}, unpaid, false, false},
+		{Site{RequirePayment: true}, paid, false, false},
+		{Site{RequirePayment: true}, unpaid, true, true},
+		{Site{RequirePayment: true, AcceptUnpaid: true}, unpaid, true, false},
+		{Site{RequirePayment: true}, cancelled, true, false},
+		{Site{RequirePayment: true}, refunded, true, false},
+	}
+	for _, tt := range tests {
+		if got, refused := tt.site.AwaitsPayment(tt.order), tt.site.RefusesUnpaid(tt.order); got != tt.awaits || refused != tt.refuses {
+			t.Errorf("%+v, %+v: awaits payment %v, refused %v; want %v, %v", tt.site, tt.order, got, refused, tt.awaits, tt.refuses)
 		}
 	}
 }

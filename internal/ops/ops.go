@@ -144,10 +144,13 @@ func (o *Ops) Resolve(ctx context.Context, actor string, itemID int64, note stri
 }
 
 // Replay runs a stored delivery through the processing of a webhook again,
-// as if the shop had sent it anew: its order is parsed, new items are
-// stored and enqueued, failed ones get another chance. The shop or site
-// must still be configured; its payment settings are today's. The replay
-// is stored as a delivery of its own, naming the original and the actor.
+// as if the shop had sent it anew: it is read as its topic's endpoint
+// reads it (a snapshot of the order, or a refund) and applied as the store
+// applies deliveries: new items are stored and enqueued, failed ones get
+// another chance, a snapshot older than the one applied changes nothing.
+// The shop or site must still be configured; its payment and refund
+// settings are today's. The replay is stored as a delivery of its own,
+// naming the original and the actor.
 func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store.SaveResult, error) {
 	d, err := o.DB.Delivery(ctx, deliveryID)
 	if err != nil {
@@ -156,14 +159,18 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 	if !d.HasBody {
 		return store.SaveResult{}, refuse("delivery %d has %w: only authenticated deliveries can be replayed", deliveryID, ErrNoBody)
 	}
-	var order enroll.Order
-	awaitingPayment := false
+	var headers http.Header
+	if err := json.Unmarshal([]byte(d.Headers), &headers); err != nil {
+		headers = nil // the stored headers are informational only
+	}
+	var a store.Accepted
 	switch d.Platform {
 	case enroll.Shopify:
-		if _, ok := o.Config.Shop(d.Source); !ok {
+		shop, ok := o.Config.Shop(d.Source)
+		if !ok {
 			return store.SaveResult{}, refuse("replay delivery %d: Shopify shop %q is not configured any more", deliveryID, d.Source)
 		}
-		if order, err = webhook.ParseShopifyOrder(d.Body); err != nil {
+		if a, err = replayShopify(headers.Get("X-Shopify-Topic"), d.Body, shop); err != nil {
 			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
 	case enroll.WooCommerce:
@@ -171,30 +178,23 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		if !ok {
 			return store.SaveResult{}, refuse("replay delivery %d: WooCommerce site %q is not configured any more", deliveryID, d.Source)
 		}
-		if order, err = webhook.ParseWooCommerceOrder(d.Body); err != nil {
+		order, err := webhook.ParseWooCommerceOrder(d.Body)
+		if err != nil {
 			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
-		if site.RequirePayment && !order.Paid {
-			if !site.AcceptUnpaid {
-				return store.SaveResult{}, refuse("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
-			}
-			awaitingPayment = true
+		if site.RefusesUnpaid(order) {
+			return store.SaveResult{}, refuse("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
 		}
+		a = store.Accepted{Order: order, AwaitingPayment: site.AwaitsPayment(order), UnenrollOnRefund: site.UnenrollOnRefund}
 	default:
 		return store.SaveResult{}, refuse("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
 	}
-	order.Source = d.Source
-	var headers http.Header
-	if err := json.Unmarshal([]byte(d.Headers), &headers); err != nil {
-		headers = nil // the stored headers are informational only
-	}
+	a.Order.Source = d.Source
 	actor = strings.TrimSpace(actor)
-	res, err := o.DB.SaveAccepted(ctx, store.Accepted{
-		Delivery: store.Delivery{ReceivedAt: o.now(), Platform: d.Platform, Source: d.Source, Path: d.Path,
-			Headers: headers, Body: d.Body, Status: http.StatusOK,
-			Reason: fmt.Sprintf("replay of delivery %d by %s", deliveryID, actor)},
-		Order: order, AwaitingPayment: awaitingPayment,
-	}, o.Enqueue)
+	a.Delivery = store.Delivery{ReceivedAt: o.now(), Platform: d.Platform, Source: d.Source, Path: d.Path,
+		Headers: headers, Body: d.Body, Status: http.StatusOK,
+		Reason: fmt.Sprintf("replay of delivery %d by %s", deliveryID, actor)}
+	res, err := o.DB.SaveAccepted(ctx, a, o.Enqueue)
 	if err != nil {
 		return res, fmt.Errorf("replay delivery %d: %w", deliveryID, err)
 	}
@@ -206,6 +206,34 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		return res, fmt.Errorf("replay delivery %d: stored as delivery %d, but: %w", deliveryID, res.DeliveryID, err)
 	}
 	return res, nil
+}
+
+// replayShopify reads a stored Shopify delivery of a topic as the
+// webhook endpoint of that topic does (see internal/server): a refund, or
+// a snapshot of the order, paid by orders/paid, cancelled by
+// orders/cancelled. A delivery stored without its topic is an
+// orders/create, the only topic once handled.
+func replayShopify(topic string, body []byte, shop config.Shop) (store.Accepted, error) {
+	if topic == "refunds/create" {
+		refund, err := webhook.ParseShopifyRefund(body)
+		if err != nil {
+			return store.Accepted{}, err
+		}
+		return store.Accepted{Order: enroll.Order{Platform: enroll.Shopify, ID: refund.OrderID}, Refund: &refund,
+			UnenrollOnRefund: shop.UnenrollOnRefund}, nil
+	}
+	switch topic {
+	case "", "orders/create", "orders/paid", "orders/cancelled":
+	default:
+		return store.Accepted{}, fmt.Errorf("topic %q is not an order's", topic)
+	}
+	order, err := webhook.ParseShopifyOrder(body)
+	if err != nil {
+		return store.Accepted{}, err
+	}
+	order.Cancelled = order.Cancelled || topic == "orders/cancelled"
+	return store.Accepted{Order: order, AwaitingPayment: topic != "orders/paid" && shop.AwaitsPayment(order.ShopStatus),
+		UnenrollOnRefund: shop.UnenrollOnRefund}, nil
 }
 
 // OrdersOfShop keeps the orders of the named platform and shop; an empty

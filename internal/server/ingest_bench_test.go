@@ -66,9 +66,13 @@ func BenchmarkIngest(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			body := bytes.ReplaceAll(template, []byte(sampleID), []byte(strconv.FormatInt(next.Add(1), 10)))
+			id := strconv.FormatInt(next.Add(1), 10)
+			body := bytes.ReplaceAll(template, []byte(sampleID), []byte(id))
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/shopify/order/create", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Shopify-Topic", "orders/create")
+			req.Header.Set("X-Shopify-Webhook-Id", "bench-webhook-"+id) // deduplicated by these two
+			req.Header.Set("X-Shopify-Event-Id", "bench-event-"+id)
 			req.Header.Set("X-Shopify-Shop-Domain", shopDomain)
 			req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte(shopSecret), body))
 			resp, err := httpClient.Do(req)

@@ -117,9 +117,16 @@ func shopifyHeaders(domain, secret, body string) map[string]string {
 		"X-Shopify-Shop-Domain": domain,
 		"X-Shopify-Hmac-Sha256": webhook.Sign([]byte(secret), []byte(body)),
 		"X-Shopify-Topic":       "orders/create",
-		"X-Shopify-Webhook-Id":  "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+		"X-Shopify-Webhook-Id":  webhookID(body), // Shopify's retries of a delivery send it again
 		"X-Shopify-Api-Version": "2025-07",
 	}
+}
+
+// webhookID is the X-Shopify-Webhook-Id of a test delivery: one for each
+// body, as each delivery of Shopify's has its own.
+func webhookID(body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(sum[:16])
 }
 
 func wooHeaders(source, secret, body string) map[string]string {

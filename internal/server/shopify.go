@@ -5,7 +5,6 @@ import (
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
 const shopifyTopicHeader = "X-Shopify-Topic"
@@ -22,7 +21,11 @@ type shopifyTopic struct {
 // shopifyTopics are the topics we handle, by X-Shopify-Topic.
 func (k *intake) shopifyTopics() map[string]shopifyTopic {
 	return map[string]shopifyTopic{
-		"orders/create": {handle: k.shopifyOrderCreate},
+		// The order's life (lifecycle.go).
+		"orders/create":    {handle: k.shopifyOrder(orderCreated)},
+		"orders/paid":      {handle: k.shopifyOrder(orderPaid)},
+		"orders/cancelled": {handle: k.shopifyOrder(orderCancelled)},
+		"refunds/create":   {handle: k.shopifyRefund},
 		// Privacy (privacy.go).
 		"customers/redact":       {compliance: true, handle: k.shopifyCustomersRedact},
 		"shop/redact":            {compliance: true, handle: k.shopifyShopRedact},
@@ -76,13 +79,4 @@ func (k *intake) shopifyAuthenticated(in *incoming, t shopifyTopic) answer {
 		a.status, a.code, a.reason = http.StatusUnauthorized, badSignature, "invalid signature"
 	}
 	return a
-}
-
-// shopifyOrderCreate handles orders/create.
-func (k *intake) shopifyOrderCreate(in *incoming, shop config.Shop) answer {
-	order, err := webhook.ParseShopifyOrder(in.body)
-	if err != nil {
-		return reject(http.StatusBadRequest, badJSON, err.Error())
-	}
-	return in.accept(order, false)
 }

@@ -80,13 +80,11 @@ func (k *intake) wooCommerceOrder() http.Handler {
 		if err != nil {
 			return reject(http.StatusBadRequest, badJSON, err.Error())
 		}
-		if site.RequirePayment && !order.Paid {
-			if site.AcceptUnpaid {
-				return in.accept(order, true)
-			}
-			return answer{status: http.StatusPaymentRequired, code: unpaid, reason: "order is not paid", keepBody: true}
+		a, refused := wooCommerceOrder(order, site)
+		if refused.status != 0 {
+			return refused
 		}
-		return in.accept(order, false)
+		return in.accept(a)
 	})
 }
 
@@ -291,22 +289,28 @@ func (in *incoming) stored() store.Delivery {
 	return d
 }
 
-// accept stores the delivery, its order and items and enqueues their
-// enrollment in one transaction; only then is the shop answered 200.
-func (in *incoming) accept(order enroll.Order, awaitingPayment bool) answer {
-	order.Source = in.source
-	d := in.stored()
-	d.Status = http.StatusOK
+// accept stores the delivery and applies it to its order (its items
+// created, their desired states set, what needs an attempt enqueued) in
+// one transaction; only then is the shop answered 200.
+func (in *incoming) accept(a store.Accepted) answer {
+	a.Order.Source = in.source
+	a.Delivery = in.stored()
+	a.Delivery.Status = http.StatusOK
+	o := a.Order
 	ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
 	defer cancel()
-	res, err := in.d.Writer.SaveAccepted(ctx, store.Accepted{Delivery: d, Order: order, AwaitingPayment: awaitingPayment})
+	res, err := in.d.Writer.SaveAccepted(ctx, a)
 	if err != nil {
-		in.d.Logger.Error("webhook not stored", "platform", order.Platform, "order_id", order.ID, "error", err)
+		in.d.Logger.Error("webhook not stored", "platform", o.Platform, "order_id", o.ID, "error", err)
 		return answer{status: http.StatusServiceUnavailable, code: storeError, reason: "could not store the order: please retry", done: true}
 	}
-	in.d.Logger.Info("webhook accepted", "platform", order.Platform, "source", in.source, "order_id", order.ID,
-		"delivery_id", res.DeliveryID, "new_order", res.NewOrder, "enqueued", len(res.Enqueued),
-		"awaiting_payment", awaitingPayment)
+	attrs := []any{"platform", o.Platform, "source", in.source, "order_id", o.ID, "delivery_id", res.DeliveryID,
+		"new_order", res.NewOrder, "enqueued", len(res.Enqueued), "awaiting_payment", a.AwaitingPayment,
+		"stale", res.Stale, "duplicate", res.Duplicate()}
+	if a.Refund != nil {
+		attrs = append(attrs, "refund_id", a.Refund.ID)
+	}
+	in.d.Logger.Info("webhook accepted", attrs...)
 	code := metrics.Accepted
 	switch {
 	case res.Stale:
