@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // bulkEnrollPath has no trailing slash: newer LMS releases route only this form.
@@ -96,95 +95,34 @@ func (c *Client) BulkEnroll(ctx context.Context, r BulkEnrollRequest) (*BulkEnro
 		"courses":        {strings.Join(r.Courses, ",")},
 		"identifiers":    {strings.Join(r.Identifiers, ",")},
 	}
-	for attempt := 1; ; attempt++ {
-		if err := c.wait(ctx); err != nil {
-			return nil, err
-		}
-		tok, err := c.Token(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("bulk enroll: %w", err)
-		}
-		header := http.Header{"Authorization": {"JWT " + tok}}
-		a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.BulkEnrollURL(), form, header, maxResult)
-		if err != nil {
-			return nil, fmt.Errorf("bulk enroll: %w", err)
-		}
-		if a.status == http.StatusUnauthorized && attempt == 1 {
-			// The token expired early or the LMS rotated its signing keys.
-			c.dropToken(tok)
-			continue
-		}
-		if a.status != http.StatusOK {
-			return nil, c.bulkEnrollError(a, r.Courses)
-		}
-		c.enrolled.Store(true)
-		var res BulkEnrollResult
-		if err := json.Unmarshal(a.body, &res); err != nil {
-			return nil, fmt.Errorf("bulk enroll: read answer: %w", err)
-		}
-		if res.Courses == nil {
-			return nil, errors.New("bulk enroll: read answer: no courses")
-		}
-		return &res, nil
+	a, err := c.authorized(ctx, "bulk enroll", EndpointBulkEnroll, http.MethodPost, c.BulkEnrollURL(), formBody(form), maxResult)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// wait holds a call back for the rate limit, and refuses it while the LMS
-// asked to pause, so that callers reschedule instead of hammering it.
-func (c *Client) wait(ctx context.Context) error {
-	if err := c.paused(); err != nil {
-		return err
+	if a.status != http.StatusOK {
+		return nil, c.bulkEnrollError(a, r.Courses)
 	}
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("bulk enroll: wait for rate limit: %w", err)
-		}
-		// The pause may have begun while this call waited.
-		return c.paused()
+	c.enrolled.Store(true)
+	var res BulkEnrollResult
+	if err := json.Unmarshal(a.body, &res); err != nil {
+		return nil, fmt.Errorf("bulk enroll: read answer: %w", err)
 	}
-	return nil
-}
-
-func (c *Client) paused() error {
-	c.pauseMu.Lock()
-	left := c.pausedUntil.Sub(c.now())
-	c.pauseMu.Unlock()
-	if left <= 0 {
-		return nil
+	if res.Courses == nil {
+		return nil, errors.New("bulk enroll: read answer: no courses")
 	}
-	return &APIError{Op: "bulk enroll", Status: http.StatusTooManyRequests, RetryAfter: left,
-		Detail: "not sent: the LMS throttled an earlier call"}
-}
-
-func (c *Client) pause(d time.Duration) {
-	c.pauseMu.Lock()
-	defer c.pauseMu.Unlock()
-	if until := c.now().Add(d); until.After(c.pausedUntil) {
-		c.pausedUntil = until
-	}
+	return &res, nil
 }
 
 func (c *Client) bulkEnrollError(a answer, courses []string) *APIError {
-	e := &APIError{Op: "bulk enroll", Status: a.status, Detail: summary(a.body)}
+	e := c.apiError("bulk enroll", a)
 	list := strings.Join(courses, ", ")
 	switch {
-	case a.status == http.StatusTooManyRequests:
-		e.RetryAfter = retryAfter(a.header.Get("Retry-After"), c.now())
-		if e.RetryAfter > 0 {
-			c.pause(e.RetryAfter)
-		}
 	case a.status == http.StatusNotFound && !c.enrolled.Load():
 		// The LMS does not route the view unless it is enabled, and we
 		// have never seen it answer: the setting is the likelier cause.
 		e.Detail = "the bulk enrollment view may be disabled (ENABLE_BULK_ENROLLMENT_VIEW must be true in the LMS settings) or course " + list + " does not exist"
 	case a.status == http.StatusNotFound:
 		e.Detail = "course not found: " + list
-	case a.status == http.StatusUnauthorized:
-		e.Detail = "the LMS refused a freshly issued token: " + e.Detail
-	case a.status == http.StatusForbidden:
-		e.Detail = "the OAuth2 application's user must be global staff: " + e.Detail
-	case isRedirect(a.status):
-		e.Detail = redirectDetail(a)
 	}
 	return e
 }
@@ -193,7 +131,7 @@ func (c *Client) bulkEnrollError(a answer, courses []string) *APIError {
 // status: 401 or 403 means the bulk enrollment view is enabled, 404 that it
 // is not. The error is only for failing to get an answer.
 func (c *Client) ProbeBulkEnroll(ctx context.Context) (status int, err error) {
-	a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.BulkEnrollURL(), url.Values{}, nil, 64<<10)
+	a, err := c.send(ctx, EndpointBulkEnroll, c.post, http.MethodPost, c.BulkEnrollURL(), formBody(url.Values{}), nil, 64<<10)
 	if err != nil {
 		return 0, fmt.Errorf("probe bulk enroll: %w", err)
 	}

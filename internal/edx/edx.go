@@ -11,6 +11,7 @@
 package edx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ type Options struct {
 	ClientSecret string
 	SKUPrefix    string           // prepended to a SKU to form its LMS path, e.g. "sku/"
 	Timeout      time.Duration    // per HTTP request; 30s when zero
-	RateLimit    float64          // bulk-enroll calls per second from this Client; 0 = unlimited
+	RateLimit    float64          // enrollment API calls per second from this Client (bulk enroll, accounts, enrollment); 0 = unlimited
 	HTTPClient   *http.Client     // optional; its redirect policy is kept for SKU lookups only
 	Now          func() time.Time // optional, for tests
 	Observer     Observer         // optional; hears of every request, for metrics
@@ -47,9 +48,11 @@ type Options struct {
 
 // Endpoints of the LMS, as named to an Observer.
 const (
-	EndpointToken        = "token"
-	EndpointBulkEnroll   = "bulk_enroll"
-	EndpointCourseLookup = "course_lookup"
+	EndpointToken         = "token"
+	EndpointBulkEnroll    = "bulk_enroll"
+	EndpointCourseLookup  = "course_lookup"
+	EndpointAccountLookup = "account_lookup"
+	EndpointEnrollment    = "enrollment"
 )
 
 // Observer hears about the client's work, for metrics. Its methods are
@@ -131,7 +134,7 @@ func New(o Options) *Client {
 
 // APIError is an answer from the LMS other than success.
 type APIError struct {
-	Op         string        // "token" or "bulk enroll"
+	Op         string        // "token", "bulk enroll", "account lookup", "enrollment"
 	Status     int           // HTTP status
 	RetryAfter time.Duration // from Retry-After on a 429; zero when absent
 	Detail     string        // a one-line explanation, never the full body
@@ -162,24 +165,36 @@ type answer struct {
 	url    *url.URL // the final URL, after redirects
 }
 
+// body is what a request sends: a form or a JSON document.
+type body struct {
+	contentType string
+	data        []byte
+}
+
+func formBody(form url.Values) *body {
+	return &body{contentType: "application/x-www-form-urlencoded", data: []byte(form.Encode())}
+}
+
+func jsonBody(data []byte) *body { return &body{contentType: "application/json", data: data} }
+
 // send makes one request to an endpoint within the per-request timeout and
-// reads at most limit bytes of the answer. A nil form sends no body.
-func (c *Client) send(ctx context.Context, endpoint string, hc *http.Client, method, target string, form url.Values, header http.Header, limit int64) (answer, error) {
+// reads at most limit bytes of the answer. A nil b sends no body.
+func (c *Client) send(ctx context.Context, endpoint string, hc *http.Client, method, target string, b *body, header http.Header, limit int64) (answer, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	var r io.Reader
+	if b != nil {
+		r = bytes.NewReader(b.data)
 	}
-	req, err := http.NewRequestWithContext(reqCtx, method, target, body)
+	req, err := http.NewRequestWithContext(reqCtx, method, target, r)
 	if err != nil {
 		return answer{}, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b != nil {
+		req.Header.Set("Content-Type", b.contentType)
 	}
 	start := time.Now()
 	resp, err := hc.Do(req)

@@ -87,7 +87,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 		"client_secret": {c.clientSecret},
 		"token_type":    {"jwt"},
 	}
-	a, err := c.send(ctx, EndpointToken, c.post, http.MethodPost, c.TokenURL(), form, nil, 1<<20)
+	a, err := c.send(ctx, EndpointToken, c.post, http.MethodPost, c.TokenURL(), formBody(form), nil, 1<<20)
 	if err != nil {
 		return "", 0, fmt.Errorf("token: %w", err)
 	}

@@ -1,7 +1,9 @@
 // Package edxtest is a fake Open edX LMS for tests: an httptest server that
-// issues OAuth2 tokens, answers the bulk enrollment API in the shape the real
-// LMS uses, redirects SKU paths to course pages, records every bulk-enroll
-// call and injects faults (errors, throttling, delays, outages, expired tokens).
+// issues OAuth2 tokens, answers the bulk enrollment API, the accounts lookup
+// and the Enrollment API (modes) in the shapes the real LMS uses, redirects
+// SKU paths to course pages, lets learners register later, records every
+// enrollment call and injects faults (errors, throttling, delays, outages,
+// expired tokens).
 //
 // It speaks the wire format only and does not import package edx, so tests
 // of edx and of the packages above it exercise the real client code.
@@ -73,6 +75,12 @@ type LMS struct {
 	calls         []Call
 	enrollments   map[pair]*enrollment
 	enrollCount   map[pair]int
+	usernames     map[string]string   // lower-cased email → username of its account
+	emails        map[string]string   // username → lower-cased email
+	modes         map[string][]string // course → the modes it offers
+	defaultModes  []string            // the modes of a course without its own
+	apiCalls      []EnrollmentCall
+	lookups       int
 	failN         int
 	failStatus    int
 	retryAfter    time.Duration
@@ -85,7 +93,13 @@ type LMS struct {
 
 type pair struct{ course, identifier string }
 
-type enrollment struct{ enrolled, allowed bool }
+// enrollment is a learner's standing in a course: enrolled (an active
+// enrollment, in mode), or allowed to enroll on registration (with
+// autoEnroll, the LMS enrolls them then).
+type enrollment struct {
+	enrolled, allowed, autoEnroll bool
+	mode                          string
+}
 
 // New starts a fake LMS that stops when the test ends. It accepts client id
 // "test-client" with secret "test-secret", issues tokens valid for an hour,
@@ -118,11 +132,18 @@ func newLMS(clientID, clientSecret string) (*LMS, http.Handler) {
 		skus:          map[string]string{},
 		enrollments:   map[pair]*enrollment{},
 		enrollCount:   map[pair]int{},
+		usernames:     map[string]string{},
+		emails:        map[string]string{},
+		modes:         map[string][]string{},
+		defaultModes:  []string{defaultMode},
 		retryAfter:    time.Second,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/access_token", l.handleToken)
 	mux.HandleFunc("POST "+BulkEnrollPath, l.handleBulkEnroll)
+	mux.HandleFunc("GET "+AccountsPath, l.handleAccounts)
+	mux.HandleFunc("POST "+EnrollmentPath, l.handleEnrollment)
+	mux.HandleFunc("GET "+EnrollmentsPath, l.handleEnrollments)
 	// Everything else, including the bulk-enroll path with a trailing slash,
 	// is a page lookup: 404 unless it is a registered SKU or a course page.
 	mux.HandleFunc("/", l.handlePage)
@@ -485,10 +506,13 @@ func (l *LMS) apply(course, identifier string, enroll, autoEnroll bool) result {
 	before := state{Enrollment: e.enrolled, AutoEnroll: autoEnroll, User: user, Allowed: e.allowed}
 	switch {
 	case enroll && user:
+		if !e.enrolled { // an active enrollment keeps its mode
+			e.mode = defaultMode
+		}
 		e.enrolled = true
 		l.enrollCount[key]++
 	case enroll:
-		e.allowed = true
+		e.allowed, e.autoEnroll = true, autoEnroll
 	default:
 		e.enrolled, e.allowed = false, false
 	}

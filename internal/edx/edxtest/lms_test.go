@@ -252,3 +252,57 @@ func TestUnenroll(t *testing.T) {
 		t.Errorf("calls %+v; want the enroll and two unenrolls, each with its action", calls)
 	}
 }
+
+// get sends an authorized GET and returns the status and body.
+func get(t *testing.T, lms *edxtest.LMS, tok, pathAndQuery string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, lms.URL+pathAndQuery, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "JWT "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// A learner who registers after buying gets an account, and the courses
+// that allowed the email with auto_enroll enroll it, in the default mode.
+func TestRegisterLater(t *testing.T) {
+	lms := edxtest.New(t)
+	const other = "course-v1:edX+Other+2024"
+	lms.SetIdentifier("later@example.com", edxtest.NoAccount)
+	tok := token(t, lms)
+	f := form("enroll", course, "later@example.com")
+	f.Set("auto_enroll", "true")
+	for _, f := range []url.Values{f, form("enroll", other, "later@example.com")} {
+		if status, body := post(t, lms, edxtest.BulkEnrollPath, tok, f); status != 200 {
+			t.Fatalf("enroll: %d %s", status, body)
+		}
+	}
+	if status, _ := get(t, lms, tok, edxtest.AccountsPath+"?email=later%40example.com"); status != 404 {
+		t.Fatalf("accounts lookup before registering: %d; want 404", status)
+	}
+	lms.Register("later@example.com", "later_learner")
+	if status, body := get(t, lms, tok, edxtest.AccountsPath+"?email=later%40example.com"); status != 200 ||
+		!strings.Contains(body, `"username":"later_learner"`) {
+		t.Fatalf("accounts lookup after registering: %d %s", status, body)
+	}
+	if mode, active := lms.EnrollmentOf(course, "later@example.com"); mode != "audit" || !active {
+		t.Errorf("enrollment after registering: %q, %v; want audit, active", mode, active)
+	}
+	if lms.Enrolled(other, "later@example.com") {
+		t.Error("a course that allowed the email without auto_enroll enrolled it on registration")
+	}
+	status, body := get(t, lms, tok, edxtest.EnrollmentsPath+"?course_id="+url.QueryEscape(course)+"&username=later_learner,nobody")
+	if status != 200 || !strings.Contains(body, `"mode":"audit"`) || !strings.Contains(body, `"is_active":true`) {
+		t.Errorf("enrollments read-back: %d %s", status, body)
+	}
+}

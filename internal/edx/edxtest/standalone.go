@@ -61,6 +61,8 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 			attrs = append(attrs, "authorization", r.Header.Get("Authorization"), "action", f.Get("action"),
 				"courses", f.Get("courses"), "identifiers", f.Get("identifiers"),
 				"auto_enroll", f.Get("auto_enroll"), "email_students", f.Get("email_students"))
+		case AccountsPath:
+			attrs = append(attrs, "email", r.URL.Query().Get("email"))
 		}
 		logger.Info("lms call", attrs...)
 	})
