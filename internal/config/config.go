@@ -101,6 +101,12 @@ type Config struct {
 	LMS              LMS
 	Shopify          []Shop
 	WooCommerce      []Site
+	// Courses are the courses sold in an enrollment mode other than the
+	// default (YAML only).
+	Courses []Course
+	// RegistrationWait is how long an item of a course sold in a mode waits
+	// for its learner to register before it fails.
+	RegistrationWait time.Duration
 	// RetryDelay is the base delay between enrollment attempts.
 	RetryDelay  time.Duration
 	MaxAttempts int

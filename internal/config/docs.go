@@ -30,6 +30,9 @@ func code(s string) string {
 }
 
 func variableCell(s *setting) string {
+	if s.env == "" {
+		return "none: YAML file only"
+	}
 	if s.flag != "" {
 		return code(s.env) + " (flag " + code(s.flag) + ")"
 	}

@@ -65,7 +65,7 @@ func (l *loader) legacyLists(where string, n *yaml.Node) {
 	for _, section := range sections {
 		at := legacySettings + "." + section.key
 		lst := listByKey(section.key)
-		if lst == nil {
+		if lst == nil || lst.yamlOnly() {
 			l.warn("%s: ignoring unknown key %s%s", where, at, didYouMean(section.key, listKeys()))
 			continue
 		}
@@ -123,7 +123,9 @@ func legacyHint(key string) string {
 func listKeys() []string {
 	var out []string
 	for _, l := range lists {
-		out = append(out, l.key)
+		if !l.yamlOnly() {
+			out = append(out, l.key)
+		}
 	}
 	return out
 }

@@ -48,6 +48,17 @@ func listByKey(key string) *list {
 	return nil
 }
 
+// yamlOnly tells whether the list is set in the new YAML file only: none
+// of its fields has a variable or a key in the Django app's file.
+func (l *list) yamlOnly() bool {
+	for _, s := range l.fields() {
+		if s.env != "" || s.legacyKey != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // fields are the rows of the list's entries.
 func (l *list) fields() []*setting {
 	var out []*setting

@@ -154,6 +154,10 @@ func normalize(c *Config) {
 	for i := range c.WooCommerce {
 		c.WooCommerce[i].Source = strings.TrimSpace(c.WooCommerce[i].Source)
 	}
+	for i := range c.Courses {
+		co := &c.Courses[i]
+		co.SKU, co.CourseID, co.Mode = strings.TrimSpace(co.SKU), strings.TrimSpace(co.CourseID), strings.TrimSpace(co.Mode)
+	}
 	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
 	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
 }

@@ -245,6 +245,13 @@ woocommerce:
     secrets: ["wc-current"]
     require_payment: true
     accept_unpaid: on
+courses:
+  - sku: " PY101"
+    course_id: course-v1:Org+Py+1
+    mode: verified
+  - course_id: course-v1:Org+Cert+1
+    mode: professional
+registration_wait: 7d
 retry_delay: 5m
 max_attempts: 10
 max_body_bytes: 1048576
@@ -270,6 +277,9 @@ func TestLoadFile(t *testing.T) {
 		},
 		WooCommerce: []Site{{Source: "https://shop.example.com/", Secrets: []Secret{"wc-current"},
 			RequirePayment: true, AcceptUnpaid: true}},
+		Courses: []Course{{SKU: "PY101", CourseID: "course-v1:Org+Py+1", Mode: "verified"},
+			{CourseID: "course-v1:Org+Cert+1", Mode: "professional"}},
+		RegistrationWait: 7 * 24 * time.Hour,
 		RetryDelay:       5 * time.Minute,
 		MaxAttempts:      10,
 		MaxBodyBytes:     1 << 20,

@@ -114,6 +114,10 @@ var settings = []setting{
 			"parsed orders and headers of deliveries of finished orders and of rejected deliveries, and the delivery " +
 			"keys; orders, items, statuses and attempts stay (`webhook-receiver purge` does it by hand)",
 		kind: retention(func(c *Config) *time.Duration { return &c.Retention })},
+	{key: "registration_wait", env: "WEBHOOK_RECEIVER_REGISTRATION_WAIT", def: "30d",
+		doc: "How long an item of a course sold in a mode (`courses`) waits for its learner to register (an hourly " +
+			"check sets the mode once the account exists) before it fails; days (`30d`) or a Go duration",
+		kind: age(func(c *Config) *time.Duration { return &c.RegistrationWait })},
 	{key: "log_format", env: "WEBHOOK_RECEIVER_LOG_FORMAT", def: "text",
 		doc:  "`text` or `json`",
 		kind: text(func(c *Config) *string { return &c.LogFormat }, oneOf("text or json", "text", "json"))},
@@ -168,6 +172,18 @@ var settings = []setting{
 		doc: "Unenroll the learners of an order whose status becomes `refunded` or `cancelled`; otherwise it is recorded " +
 			"and learners stay. A partial refund is recorded only: the webhook does not say which lines",
 		kind: boolean(func(s *Site) *bool { return &s.UnenrollOnRefund })},
+	{key: "courses[].sku", showDef: "none",
+		doc: "A course sold in an enrollment mode, by the SKU of its line items (or by `course_id` " +
+			"alone, for items whose SKU is the course id)",
+		kind: text(func(c *Course) *string { return &c.SKU }, nil)},
+	{key: "courses[].course_id",
+		doc:  "Its course id (`course-v1:...`), which also saves looking the SKU up",
+		kind: text(func(c *Course) *string { return &c.CourseID }, courseID)},
+	{key: "courses[].mode",
+		doc: "The enrollment mode its buyers get (`verified`, `professional`, ...), through the " +
+			"Enrollment API; a learner without an account is enrolled on registration and given the mode by the " +
+			"hourly check (`WEBHOOK_RECEIVER_REGISTRATION_WAIT`)",
+		kind: text(func(c *Course) *string { return &c.Mode }, notBlank)},
 }
 
 // The variables that name the YAML files; Load reads them first.
@@ -183,6 +199,8 @@ var lists = []*list{
 		idKey: shopKey, items: itemsOf[Shop](func(c *Config) *[]Shop { return &c.Shopify })},
 	{key: "woocommerce", noun: "site", id: "source", others: "WooCommerce payment settings",
 		idKey: siteKey, items: itemsOf[Site](func(c *Config) *[]Site { return &c.WooCommerce })},
+	{key: "courses", noun: "course", id: "sku", others: "course settings",
+		idKey: strings.TrimSpace, items: itemsOf[Course](func(c *Config) *[]Course { return &c.Courses })},
 }
 
 // legacySettings is the key of the Django app's YAML file under which each

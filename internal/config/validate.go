@@ -41,6 +41,7 @@ func (c Config) Validate() error {
 	for _, lst := range lists {
 		errs = append(errs, c.validateList(lst)...)
 	}
+	errs = append(errs, c.validateCourses()...)
 	return errors.Join(errs...)
 }
 

@@ -299,6 +299,7 @@ func (in *incoming) accept(a store.Accepted) answer {
 	o := a.Order
 	ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
 	defer cancel()
+	in.d.Config.ApplyCourses(a.Order.Items)
 	res, err := in.d.Writer.SaveAccepted(ctx, a)
 	if err != nil {
 		in.d.Logger.Error("webhook not stored", "platform", o.Platform, "order_id", o.ID, "error", err)
