@@ -255,7 +255,7 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 		Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryDelay: cfg.RetryDelay, BatchSize: cfg.LMS.BatchSize,
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
-		Retention: cfg.Retention,
+		Retention: cfg.Retention, RegistrationWait: cfg.RegistrationWait,
 	}
 }
 

@@ -68,6 +68,12 @@ type Options struct {
 	// bodies of deliveries older than this.
 	Retention         time.Duration
 	RetentionInterval time.Duration
+	// RegistrationCheck is how often the items of courses sold in a mode
+	// whose learners had no account are checked (default 1h).
+	RegistrationCheck time.Duration
+	// RegistrationWait is how long such an item waits for its learner to
+	// register before it fails (default 30 days).
+	RegistrationWait time.Duration
 }
 
 func (o *Options) defaults() {
@@ -100,6 +106,12 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RegistrationCheck <= 0 {
+		o.RegistrationCheck = time.Hour
+	}
+	if o.RegistrationWait <= 0 {
+		o.RegistrationWait = 30 * 24 * time.Hour
 	}
 }
 
@@ -176,6 +188,10 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	if opts.Workers > 0 && lms != nil {
 		q.worker = &Worker{db: db, lms: lms, opts: opts, wake: make(chan struct{}, 1)}
 		river.AddWorker(workers, q.worker)
+		// The registration check (registration.go) uses the LMS as the
+		// enrollment jobs do, and runs beside them.
+		river.AddWorker(workers, &registrationWorker{db: db, lms: lms, opts: opts})
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, periodicRegistrationCheck(opts.RegistrationCheck))
 		queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: opts.Workers}
 	}
 	if opts.Retention > 0 {

@@ -283,9 +283,12 @@ func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.W
 	}
 	busy = len(claimed) < len(todo)
 	items = slices.DeleteFunc(items, func(it store.Work) bool { return !slices.Contains(claimed, it.ItemID) })
+	// Items sold in a mode go one by one: a call holds one learner.
 	perSKU := map[string]int{}
 	for _, it := range items {
-		perSKU[it.SKU]++
+		if it.Mode == "" {
+			perSKU[it.SKU]++
+		}
 	}
 	for sku, n := range perSKU {
 		if n >= w.opts.BatchSize || sku == "" {
@@ -362,16 +365,21 @@ func (w *Worker) count(attempts []store.Attempt) {
 // own attempt differs for items taken from other jobs' batches, and after
 // throttled or rescued runs.
 func (w *Worker) log(ctx context.Context, it store.Work, a store.Attempt) {
-	w.opts.Logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
+	logAttempt(ctx, w.opts.Logger, it, a)
+}
+
+func logAttempt(ctx context.Context, logger *slog.Logger, it store.Work, a store.Attempt) {
+	logger.LogAttrs(ctx, logLevel(a.Status), "enrollment attempt",
 		slog.Int64("item_id", it.ItemID), slog.Int64("order_id", it.ExternalID), slog.String("platform", string(it.Platform)),
 		slog.String("course_id", a.CourseID), slog.Int("attempt", it.Attempts+1), slog.String("outcome", string(a.Outcome)),
 		slog.Int("http_status", a.HTTPStatus), slog.String("status", string(a.Status)), slog.String("detail", a.Detail))
 }
 
 // attempt tries every item once: an item whose course cannot be found now
-// (no email, no SKU, a failed course lookup) gets its outcome at once, the
-// others are enrolled or unenrolled, as each item's desired state asks,
-// course by course, BatchSize learners per call. It returns one outcome
+// (no email, no SKU, a failed course lookup) gets its outcome at once, an
+// item sold in a mode goes alone (modes.go), the others are enrolled or
+// unenrolled, as each item's desired state asks, course by course,
+// BatchSize learners per call. It returns one outcome
 // per item.
 func (w *Worker) attempt(ctx context.Context, items []store.Work) []outcome {
 	outs := make([]outcome, len(items))
@@ -383,8 +391,12 @@ func (w *Worker) attempt(ctx context.Context, items []store.Work) []outcome {
 	var groups []group
 	for i, it := range items {
 		course, out, ok := w.course(ctx, it)
-		if !ok {
+		switch {
+		case !ok:
 			outs[i] = out
+			continue
+		case it.Mode != "":
+			outs[i] = w.moded(ctx, course, it)
 			continue
 		}
 		g := group{course, want(it)}

@@ -97,7 +97,7 @@ func New(o Options) *Metrics {
 		}),
 		lmsRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "lms_requests_total",
-			Help: "Requests to the LMS by endpoint (token, bulk_enroll, course_lookup) and HTTP status (error: no answer).",
+			Help: "Requests to the LMS by endpoint (token, bulk_enroll, course_lookup, account_lookup, enrollment) and HTTP status (error: no answer).",
 		}, []string{"endpoint", "code"}),
 		lmsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "lms_request_duration_seconds",

@@ -200,13 +200,14 @@ func (db *DB) skipLocked() string {
 }
 
 // ClaimPending claims up to limit pending items of a SKU that no job holds,
-// other than those given, so that one call can enroll them with a job's own.
+// so that one call can enroll them with a job's own. Items sold in a mode
+// are left to their own jobs: they go one learner per call.
 func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration) ([]int64, error) {
 	now := db.now()
 	// The outer conditions repeat the inner ones: on PostgreSQL a row another
 	// job changed meanwhile is checked again against them, not the subquery.
 	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
-		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 ORDER BY id LIMIT $5`+db.skipLocked()+`)
+		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 AND mode = '' ORDER BY id LIMIT $5`+db.skipLocked()+`)
 		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
 }
 

@@ -94,3 +94,26 @@ func TestAttemptForAnOldDesiredStateDoesNotStand(t *testing.T) {
 		}
 	})
 }
+
+// A redelivery gives a failed item another chance with its course looked
+// up again, unless the course settings name the course.
+func TestRedeliveryKeepsAConfiguredCourse(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var rec recorder
+		moded := enroll.Item{LineItemID: 1, SKU: "PY101", Email: "a@example.com", CourseID: "course-v1:Org+Py+1", Mode: "verified"}
+		res, err := db.SaveAccepted(ctx, order(77, moded), rec.enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.Enqueued[0]
+		mustRecord(t, db, store.Attempt{ItemID: id, Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Counted: true})
+		if res, err := db.SaveAccepted(ctx, order(77, moded), rec.enqueue); err != nil || len(res.Enqueued) != 1 {
+			t.Fatalf("redelivery enqueued %v, %v; want the failed item", res.Enqueued, err)
+		}
+		w, err := db.WorkFor(ctx, id)
+		if err != nil || w.Status != enroll.ItemPending || w.CourseID != "course-v1:Org+Py+1" || w.Mode != "verified" {
+			t.Errorf("after the redelivery: %+v, %v; want pending in the configured course and mode", w, err)
+		}
+	})
+}
