@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,12 +29,12 @@ func compareKeys(a, b deliveryKey) int {
 	return cmp.Or(cmp.Compare(a.platform, b.platform), cmp.Compare(a.source, b.source), cmp.Compare(a.key, b.key))
 }
 
-// insertDeliveryKeys records the keys of the batch's accepted deliveries
-// with one multi-row statement (cut in chunks as insertRows does), and
-// marks Redelivered each delivery one of whose keys was there already, or
-// belongs to an earlier delivery of the batch. Keys are inserted in key
-// order, so that writers on several processes take their locks in the same
-// order.
+// insertDeliveryKeys records the keys of the batch's accepted deliveries,
+// with one statement per shop (a batch usually holds one or two) that
+// takes the shop's keys as one JSON array, and marks Redelivered each
+// delivery one of whose keys was there already, or belongs to an earlier
+// delivery of the batch. Keys are inserted in key order, so that writers
+// on several processes take their locks in the same order.
 func (db *DB) insertDeliveryKeys(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) error {
 	owner := map[deliveryKey]*writeRequest{}
 	var keys []deliveryKey
@@ -52,33 +53,58 @@ func (db *DB) insertDeliveryKeys(ctx context.Context, tx *sql.Tx, batch []*write
 			keys = append(keys, dk)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
 	slices.SortFunc(keys, compareKeys)
-	rows := make([][]any, len(keys))
-	for i, k := range keys {
-		rows[i] = []any{k.platform, k.source, k.key, now}
-	}
-	inserted := make(map[deliveryKey]bool, len(keys))
-	err := db.insertRows(ctx, tx, `INSERT INTO delivery_keys (platform, source, key, received_at)`,
-		`ON CONFLICT (platform, source, key) DO NOTHING RETURNING platform, source, key`, rows, func(rs *sql.Rows) error {
-			var k deliveryKey
-			if err := rs.Scan(&k.platform, &k.source, &k.key); err != nil {
-				return err
+	for len(keys) > 0 {
+		n := 1 // the keys of the first shop
+		for n < len(keys) && keys[n].platform == keys[0].platform && keys[n].source == keys[0].source {
+			n++
+		}
+		shop := keys[:n]
+		keys = keys[n:]
+		inserted, err := db.insertShopKeys(ctx, tx, shop, now)
+		if err != nil {
+			return err
+		}
+		for _, k := range shop {
+			if !inserted[k.key] {
+				owner[k].res.Redelivered = true
 			}
-			inserted[k] = true
-			return nil
-		})
-	if err != nil {
-		return fmt.Errorf("insert %d delivery keys: %w", len(keys), err)
-	}
-	for _, k := range keys {
-		if !inserted[k] {
-			owner[k].res.Redelivered = true
 		}
 	}
 	return nil
+}
+
+// insertShopKeys inserts the keys of one shop, as given in key order, and
+// returns those that were not there yet.
+func (db *DB) insertShopKeys(ctx context.Context, tx *sql.Tx, keys []deliveryKey, now time.Time) (map[string]bool, error) {
+	list := make([]string, len(keys))
+	for i, k := range keys {
+		list[i] = k.key
+	}
+	encoded, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("encode %d delivery keys: %w", len(keys), err)
+	}
+	query := `INSERT INTO delivery_keys (platform, source, key, received_at)
+		SELECT $1, $2, value, $3 FROM json_each($4) WHERE true
+		ON CONFLICT (platform, source, key) DO NOTHING RETURNING key`
+	if db.dialect == Postgres {
+		query = `INSERT INTO delivery_keys (platform, source, key, received_at)
+		SELECT $1::text, $2::text, value, $3::timestamptz FROM json_array_elements_text($4::json) AS value
+		ON CONFLICT (platform, source, key) DO NOTHING RETURNING key`
+	}
+	rows, err := db.txQuery(ctx, tx, query, keys[0].platform, keys[0].source, now, string(encoded))
+	if err == nil {
+		var got []string
+		if got, err = scanRows(rows, func(k *string) []any { return []any{k} }); err == nil {
+			inserted := make(map[string]bool, len(got))
+			for _, k := range got {
+				inserted[k] = true
+			}
+			return inserted, nil
+		}
+	}
+	return nil, fmt.Errorf("insert %d delivery keys: %w", len(keys), err)
 }
 
 // findOrderOf sets the OrderID of a redelivery, which changes nothing: its

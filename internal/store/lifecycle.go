@@ -46,12 +46,11 @@ func newOrderStatus(a Accepted) enroll.OrderStatus {
 	if a.AwaitingPayment {
 		return enroll.OrderAwaitingPayment
 	}
-	_, status := newItemState(a)
-	statuses := make([]enroll.ItemStatus, len(a.Order.Items))
-	for i := range statuses {
-		statuses[i] = status
+	if len(a.Order.Items) == 0 {
+		return enroll.StatusOf(nil)
 	}
-	return enroll.StatusOf(statuses)
+	_, status := newItemState(a) // every item's
+	return enroll.StatusOf([]enroll.ItemStatus{status})
 }
 
 // snapshotTime is a snapshot's time as stored: NULL when the payload gave none.

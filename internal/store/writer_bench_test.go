@@ -15,9 +15,9 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
 )
 
-// BenchmarkWriter stores unique two-item orders with ~3 KB bodies through
-// the group-commit writer and the real job queue, from many goroutines,
-// as the webhook handlers do. Run with -cpuprofile to see the writer's
+// BenchmarkWriter stores unique two-item orders with ~3 KB bodies and two
+// delivery keys through the group-commit writer and the real job queue,
+// from many goroutines, as the webhook handlers do. Run with -cpuprofile to see the writer's
 // share: go test -run - -bench Writer -cpuprofile cpu.out ./internal/store
 func BenchmarkWriter(b *testing.B) {
 	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
@@ -49,6 +49,7 @@ func BenchmarkWriter(b *testing.B) {
 							{LineItemID: 1, SKU: "course-v1:Org+A+1", Email: fmt.Sprintf("a%d@example.com", id)},
 							{LineItemID: 2, SKU: "course-v1:Org+B+1", Email: fmt.Sprintf("b%d@example.com", id)},
 						}},
+						Keys: []string{fmt.Sprintf("webhook:%d", id), fmt.Sprintf("event:%d", id)}, // as Shopify's headers give them
 					}
 					if _, err := w.SaveAccepted(context.Background(), a); err != nil {
 						b.Error(err)
