@@ -229,19 +229,17 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRequest) error {
 	rows := make([][]any, 0, len(batch))
 	for _, r := range batch {
-		d, parsed := r.delivery, []byte(nil)
-		if r.accepted != nil {
-			var err error
-			if parsed, err = parsedOf(*r.accepted, r.res); err != nil {
-				return err
-			}
-			d = acceptedDelivery(*r.accepted, r.res)
-		}
-		row, err := deliveryRow(d, parsed, r.res.OrderID)
-		if err != nil {
+		if err := r.prepareRow(); err != nil {
 			return err
 		}
-		rows = append(rows, row)
+		d, parsed := r.delivery, []byte(nil)
+		if r.accepted != nil {
+			d = acceptedDelivery(*r.accepted, r.res)
+			if !r.res.Redelivered { // whose body is not kept either
+				parsed = r.parsed
+			}
+		}
+		rows = append(rows, r.fields.row(d, parsed, r.res.OrderID))
 	}
 	if len(rows) == 0 {
 		return nil
@@ -266,19 +264,31 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRe
 	return nil
 }
 
-// parsedOf is what is stored of an accepted delivery as parsed: its order,
-// or its refund; nothing for a redelivery, whose body is not kept either.
-func parsedOf(a Accepted, res SaveResult) ([]byte, error) {
-	var v any = a.Order
-	switch {
-	case res.Redelivered:
-		return nil, nil
-	case a.Refund != nil:
-		v = a.Refund
+// prepareRow makes what the request's delivery row needs beyond the
+// batch's answers, once: the delivery's fields, and for an accepted one
+// what is stored of it as parsed, its order or its refund. The writer's
+// callers make them before queueing a request (Writer.submit).
+func (r *writeRequest) prepareRow() error {
+	if r.fields != nil {
+		return nil
 	}
-	parsed, err := json.Marshal(v)
+	d := r.delivery
+	if a := r.accepted; a != nil {
+		d = a.Delivery
+		var v any = a.Order
+		if a.Refund != nil {
+			v = a.Refund
+		}
+		parsed, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode order %d: %w", a.Order.ID, err)
+		}
+		r.parsed = parsed
+	}
+	f, err := fieldsOf(d)
 	if err != nil {
-		return nil, fmt.Errorf("encode order %d: %w", a.Order.ID, err)
+		return err
 	}
-	return parsed, nil
+	r.fields = &f
+	return nil
 }

@@ -191,17 +191,38 @@ const deliveryInsert = `INSERT INTO deliveries (received_at, platform, source, p
 // deliveryRow is a delivery's values for deliveryInsert: the body only if
 // kept, its size and SHA-256 always; orderID 0 for none.
 func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
+	f, err := fieldsOf(d)
+	if err != nil {
+		return nil, err
+	}
+	return f.row(d, parsed, orderID), nil
+}
+
+// deliveryFields are the values of a delivery's row that take work to
+// make: the group-commit writer's callers make them before queueing their
+// deliveries, in parallel, rather than its one goroutine.
+type deliveryFields struct {
+	headers string
+	size    int64
+	digest  string
+}
+
+func fieldsOf(d Delivery) (deliveryFields, error) {
 	headers, err := json.Marshal(d.Headers)
 	if err != nil {
-		return nil, fmt.Errorf("encode headers: %w", err)
+		return deliveryFields{}, fmt.Errorf("encode headers: %w", err)
 	}
-	size, digest := int64(len(d.Body)), ""
-	if d.Unread || d.DeclaredSize > size { // its size as far as known, no digest
-		size = max(d.DeclaredSize, size)
+	f := deliveryFields{headers: string(headers), size: int64(len(d.Body))}
+	if d.Unread || d.DeclaredSize > f.size { // its size as far as known, no digest
+		f.size = max(d.DeclaredSize, f.size)
 	} else {
 		sum := sha256.Sum256(d.Body)
-		digest = hex.EncodeToString(sum[:])
+		f.digest = hex.EncodeToString(sum[:])
 	}
+	return f, nil
+}
+
+func (f deliveryFields) row(d Delivery, parsed []byte, orderID int64) []any {
 	var body, parsedText, order any
 	if d.KeepBody {
 		body = d.Body
@@ -212,6 +233,6 @@ func deliveryRow(d Delivery, parsed []byte, orderID int64) ([]any, error) {
 	if orderID != 0 {
 		order = orderID
 	}
-	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, string(headers),
-		body, parsedText, size, digest, d.Status, d.Reason, order, d.Folded}, nil
+	return []any{d.ReceivedAt.UTC(), d.Platform, d.Source, d.Path, d.SourceIP, f.headers,
+		body, parsedText, f.size, f.digest, d.Status, d.Reason, order, d.Folded}
 }

@@ -52,9 +52,13 @@ type writeRequest struct {
 	ctx      context.Context
 	accepted *Accepted // nil for a delivery that creates no order
 	delivery Delivery
-	res      SaveResult
-	err      error
-	done     chan struct{}
+	// fields and parsed are made by prepareRow: by the caller, before the
+	// request is queued, so that the writer's goroutine has less to do.
+	fields *deliveryFields
+	parsed []byte
+	res    SaveResult
+	err    error
+	done   chan struct{}
 }
 
 // NewWriter starts writers goroutines (one for SQLite, which has a single
@@ -93,13 +97,16 @@ func (w *Writer) SaveDelivery(ctx context.Context, d Delivery) (int64, error) {
 	return r.res.DeliveryID, r.err
 }
 
-// submit hands r to a writer goroutine and waits for its answer, or until
-// ctx ends. A delivery whose ctx has ended when a transaction that would
+// submit makes r's row values (prepareRow), hands r to a writer goroutine
+// and waits for its answer, or until ctx ends. A delivery whose ctx has ended when a transaction that would
 // write it begins (its batch's, or its own when the batch failed and each
 // delivery is tried alone) is left out of it: its caller has given up, and
 // the shop sends it again. Once that transaction has begun, it is written
 // even if ctx ends, and a caller that stopped waiting does not learn it.
 func (w *Writer) submit(ctx context.Context, queue chan<- *writeRequest, r *writeRequest) error {
+	if err := r.prepareRow(); err != nil {
+		return err
+	}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
