@@ -190,6 +190,7 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		return store.SaveResult{}, refuse("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
 	}
 	a.Order.Source = d.Source
+	o.Config.ApplyCourses(a.Order.Items)
 	actor = strings.TrimSpace(actor)
 	a.Delivery = store.Delivery{ReceivedAt: o.now(), Platform: d.Platform, Source: d.Source, Path: d.Path,
 		Headers: headers, Body: d.Body, Status: http.StatusOK,
