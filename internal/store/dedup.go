@@ -74,6 +74,21 @@ func (db *DB) insertDeliveryKeys(ctx context.Context, tx *sql.Tx, batch []*write
 	return nil
 }
 
+// redelivered records the keys of one delivery of a shop and reports
+// whether one of them was accepted before: the rule insertDeliveryKeys
+// applies to a batch.
+func (db *DB) redelivered(ctx context.Context, tx *sql.Tx, p enroll.Platform, source string, keys []string, at time.Time) (bool, error) {
+	var shop []deliveryKey
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(keys))) {
+		shop = append(shop, deliveryKey{p, source, k})
+	}
+	if len(shop) == 0 {
+		return false, nil
+	}
+	inserted, err := db.insertShopKeys(ctx, tx, shop, at)
+	return len(inserted) < len(shop), err
+}
+
 // insertShopKeys inserts the keys of one shop, as given in key order, and
 // returns those that were not there yet.
 func (db *DB) insertShopKeys(ctx context.Context, tx *sql.Tx, keys []deliveryKey, now time.Time) (map[string]bool, error) {

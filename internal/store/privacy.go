@@ -86,8 +86,8 @@ func (c RedactCounts) String() string {
 type PrivacyDelivery struct {
 	Delivery Delivery
 	Topic    string
-	// Keys are the delivery's dedup keys (see delivery_keys): a delivery
-	// all of whose keys were seen is a duplicate and changes nothing.
+	// Keys are the delivery's dedup keys (see dedup.go): a delivery one of
+	// whose keys was accepted before is a duplicate and changes nothing.
 	Keys []string
 	// Exactly one of these is set.
 	Redaction   *enroll.Redaction
@@ -118,11 +118,11 @@ func (db *DB) SavePrivacy(ctx context.Context, p PrivacyDelivery) (PrivacyResult
 	var res PrivacyResult
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res = PrivacyResult{}
-		fresh, err := db.insertPrivacyKeys(ctx, tx, d.Platform, d.Source, p.Keys, d.ReceivedAt)
-		if err != nil {
+		var err error
+		if res.Duplicate, err = db.redelivered(ctx, tx, d.Platform, d.Source, p.Keys, d.ReceivedAt); err != nil {
 			return err
 		}
-		if res.Duplicate = len(p.Keys) > 0 && !fresh; res.Duplicate {
+		if res.Duplicate {
 			d.Reason = ReasonDuplicate
 			res.DeliveryID, err = insertPrivacyDelivery(ctx, tx, d)
 			return err
@@ -499,21 +499,6 @@ func execCount(ctx context.Context, tx *sql.Tx, query string, args ...any) (int6
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-// insertPrivacyKeys records a delivery's dedup keys and reports whether
-// any of them is new.
-func (db *DB) insertPrivacyKeys(ctx context.Context, tx *sql.Tx, p enroll.Platform, source string, keys []string, at time.Time) (bool, error) {
-	fresh := false
-	for _, k := range keys {
-		n, err := execCount(ctx, tx, `INSERT INTO delivery_keys (platform, source, key, received_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (platform, source, key) DO NOTHING`, p, source, k, at.UTC())
-		if err != nil {
-			return false, fmt.Errorf("record delivery key: %w", err)
-		}
-		fresh = fresh || n > 0
-	}
-	return fresh, nil
 }
 
 // insertPrivacyDelivery records one delivery and returns its id.

@@ -190,6 +190,12 @@ func TestRedactErasesTheEmailEverywhere(t *testing.T) {
 		if err != nil || !dup.Duplicate || dup.RequestID != 0 {
 			t.Errorf("redelivery: %+v, %v", dup, err)
 		}
+		// The same event sent to another subscription: a new webhook id, the event id seen.
+		other, err := db.SavePrivacy(ctx, store.PrivacyDelivery{Delivery: complianceDelivery(privacyShop, `{}`),
+			Topic: store.TopicCustomersRedact, Keys: []string{"webhook:r-2", "event:e-1"}, Redaction: &enroll.Redaction{Email: customer}})
+		if err != nil || !other.Duplicate || other.RequestID != 0 {
+			t.Errorf("the same event through another subscription: %+v, %v", other, err)
+		}
 		again, err := db.Redact(ctx, enroll.Shopify, privacyShop, enroll.Redaction{Email: customer, OrderIDs: []int64{1003}})
 		if err != nil || (again != store.RedactCounts{Orders: 1}) {
 			t.Errorf("again: %+v, %v", again, err)
