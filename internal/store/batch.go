@@ -235,7 +235,7 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRe
 		d, parsed := r.delivery, []byte(nil)
 		if r.accepted != nil {
 			d = acceptedDelivery(*r.accepted, r.res)
-			if !r.res.Redelivered { // whose body is not kept either
+			if d.KeepBody { // a redelivery's or a redacted order's is not
 				parsed = r.parsed
 			}
 		}

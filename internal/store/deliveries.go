@@ -83,6 +83,10 @@ type SaveResult struct {
 	// Stale tells that the delivery's snapshot is older than the one
 	// applied to its order: it changed nothing.
 	Stale bool
+	// Redacted tells that the delivery's order was redacted (a privacy
+	// request): a snapshot of it changes nothing, and its body, which
+	// holds the personal data erased, is not kept.
+	Redacted bool
 	// changed tells that the delivery changed the order: its facts, its
 	// items or their desired states, its refunds.
 	changed bool
@@ -93,7 +97,7 @@ type SaveResult struct {
 // redelivery (of the same key, or of a snapshot already applied) rather
 // than a stale one.
 func (r SaveResult) Duplicate() bool {
-	return r.Redelivered || !r.Stale && !r.NewOrder && !r.changed && len(r.Enqueued) == 0
+	return r.Redelivered || !r.Stale && !r.Redacted && !r.NewOrder && !r.changed && len(r.Enqueued) == 0
 }
 
 // Reason is the reason stored with the delivery: ReasonStale,
@@ -102,6 +106,8 @@ func (r SaveResult) Reason() string {
 	switch {
 	case r.Stale:
 		return ReasonStale
+	case r.Redacted:
+		return ReasonRedacted
 	case r.Duplicate():
 		return ReasonDuplicate
 	}
@@ -167,6 +173,9 @@ const (
 	ReasonDuplicate = "duplicate"
 	// ReasonStale: a snapshot older than the one applied to its order.
 	ReasonStale = "stale"
+	// ReasonRedacted: a snapshot of an order whose personal data a privacy
+	// request erased; neither it nor its body is kept.
+	ReasonRedacted = "redacted"
 )
 
 // acceptedDelivery is the delivery of an accepted webhook as stored: with
@@ -177,7 +186,7 @@ func acceptedDelivery(a Accepted, res SaveResult) Delivery {
 	if d.Reason == "" {
 		d.Reason = res.Reason()
 	}
-	d.KeepBody = !res.Redelivered
+	d.KeepBody = !res.Redelivered && !res.Redacted
 	return d
 }
 

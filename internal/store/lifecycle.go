@@ -65,13 +65,16 @@ func snapshotTime(at time.Time) any {
 type orderFacts struct {
 	email      string
 	snapshotAt sql.NullTime
+	// redacted: a privacy request erased the order's personal data.
+	redacted bool
 	enroll.Snapshot
 }
 
 func (db *DB) orderFacts(ctx context.Context, tx *sql.Tx, orderID int64) (orderFacts, error) {
 	var f orderFacts
-	err := db.txQueryRow(ctx, tx, `SELECT email, snapshot_at, shop_status, cancelled, refunded, partial_refund
-		FROM orders WHERE id = $1`, orderID).Scan(&f.email, &f.snapshotAt, &f.ShopStatus, &f.Cancelled, &f.Refunded, &f.PartialRefund)
+	err := db.txQueryRow(ctx, tx, `SELECT email, snapshot_at, shop_status, cancelled, refunded, partial_refund,
+		redacted_at IS NOT NULL FROM orders WHERE id = $1`, orderID).Scan(&f.email, &f.snapshotAt, &f.ShopStatus,
+		&f.Cancelled, &f.Refunded, &f.PartialRefund, &f.redacted)
 	if err != nil {
 		return f, fmt.Errorf("read order %d: %w", orderID, err)
 	}
@@ -126,8 +129,14 @@ func (db *DB) applySnapshot(ctx context.Context, tx *sql.Tx, a Accepted, res *Sa
 	if err != nil {
 		return err
 	}
-	if enroll.Stale(o.At, facts.At) {
+	switch {
+	case enroll.Stale(o.At, facts.At):
 		res.Stale = true
+		return nil
+	case facts.redacted:
+		// Its learners' emails are erased: a snapshot would bring them
+		// back, and create their items again.
+		res.Redacted = true
 		return nil
 	}
 	items, err := db.orderItems(ctx, tx, res.OrderID)

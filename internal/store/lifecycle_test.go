@@ -585,3 +585,34 @@ func TestConcurrentSnapshotsOfOneOrder(t *testing.T) {
 		}
 	})
 }
+
+// A snapshot of an order a privacy request redacted changes nothing: its
+// learners' emails would come back, in new items and in the stored body.
+func TestSnapshotOfARedactedOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var rec recorder
+		if _, err := db.SaveAccepted(ctx, shopify(at(0), twoCourses), rec.enqueue); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Redact(ctx, enroll.Shopify, lifecycleShop, enroll.Redaction{OrderIDs: []int64{lifecycleID}}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := db.SaveAccepted(ctx, shopify(at(5), twoCourses, cancelled), rec.enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Redacted || res.Reason() != store.ReasonRedacted || len(res.Enqueued) != 0 {
+			t.Errorf("snapshot of a redacted order: %+v, reason %q", res, res.Reason())
+		}
+		for _, email := range []string{"a@example.com", "b@example.com", "buyer@example.com"} {
+			if where := storetest.Find(t, db, email); len(where) > 0 {
+				t.Errorf("%s stored again after the redaction, in %v", email, where)
+			}
+		}
+		o, err := db.FindOrder(ctx, enroll.Shopify, lifecycleShop, lifecycleID)
+		if err != nil || len(o.Items) != 2 || o.Snapshot.Cancelled {
+			t.Errorf("order after the snapshot: %+v, %v; want its two items, not cancelled", o, err)
+		}
+	})
+}
