@@ -307,7 +307,7 @@ func (in *incoming) accept(a store.Accepted) answer {
 	}
 	attrs := []any{"platform", o.Platform, "source", in.source, "order_id", o.ID, "delivery_id", res.DeliveryID,
 		"new_order", res.NewOrder, "enqueued", len(res.Enqueued), "awaiting_payment", a.AwaitingPayment,
-		"stale", res.Stale, "redacted", res.Redacted, "duplicate", res.Duplicate()}
+		"stale", res.Stale, "duplicate", res.Duplicate(), "redacted", res.Redacted}
 	if a.Refund != nil {
 		attrs = append(attrs, "refund_id", a.Refund.ID)
 	}
