@@ -232,3 +232,75 @@ func TestDeliveryLogSaysStaleOrDuplicate(t *testing.T) {
 		}
 	})
 }
+
+// A course sold in the verified mode enrolls an existing account in
+// verified through the Enrollment API, and a learner who registers later
+// once the registration check finds the account.
+func TestVerifiedCourseEnrollsInItsMode(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newLifeFixture(t, d, func(c *config.Config) {
+			c.Courses = []config.Course{{CourseID: courseA, Mode: "verified"}}
+		})
+		f.lms.AddCourseMode(courseA, "audit")
+		f.lms.AddCourseMode(courseA, "verified")
+		f.lms.SetIdentifier("later@example.com", edxtest.NoAccount)
+		const id = 5834765623478
+		f.mustShopify(t, "/webhooks/shopify/order/create", "orders/create", shopifyOrderAt(id, "2026-12-01T10:00:00Z", "paid", false,
+			line{1, courseA, 1, "has@example.com"}, line{2, courseA, 1, "later@example.com"}))
+		waitFor(t, "the existing account to be enrolled and the other to await registration", func() bool {
+			o := f.order(t, enroll.Shopify, id)
+			return len(o.Items) == 2 && o.Items[0].Status == enroll.ItemEnrolled && o.Items[1].Status == enroll.ItemAwaitingRegistration
+		})
+		if mode, active := f.lms.EnrollmentOf(courseA, "has@example.com"); mode != "verified" || !active {
+			t.Errorf("has@: enrollment %q, active %v; want verified", mode, active)
+		}
+		if !f.lms.Allowed(courseA, "later@example.com") {
+			t.Error("later@ is not allowed to enroll on registration")
+		}
+		f.lms.Register("later@example.com", "later_learner")
+		o := f.settled(t, enroll.Shopify, id)
+		waitFor(t, "the registered learner to be enrolled", func() bool {
+			return f.order(t, enroll.Shopify, id).Items[1].Status == enroll.ItemEnrolled
+		})
+		if mode, active := f.lms.EnrollmentOf(courseA, "later@example.com"); mode != "verified" || !active {
+			t.Errorf("later@: enrollment %q, active %v; want verified once registered", mode, active)
+		}
+		for _, it := range o.Items {
+			if it.Mode != "verified" {
+				t.Errorf("item %s: mode %q; want verified", it.Email, it.Mode)
+			}
+		}
+	})
+}
+
+// A WooCommerce order.updated whose status became refunded unenrolls the
+// order's learners; a partial refund before it left them enrolled.
+func TestWooCommerceRefundUnenrolls(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		f := newLifeFixture(t, d)
+		const id = 71
+		for _, body := range []string{
+			wooOrderAt(id, "processing", "2026-12-01T10:00:00", true, "[]"),
+			wooOrderAt(id, "processing", "2026-12-01T10:05:00", true, `[{"id": 5, "total": "-1.00"}]`),
+		} {
+			if got := f.woo(t, body); got != http.StatusOK {
+				t.Fatalf("order.updated: %d", got)
+			}
+		}
+		o := f.settled(t, enroll.WooCommerce, id)
+		if !o.Snapshot.PartialRefund || o.Items[0].Status != enroll.ItemEnrolled || !f.lms.Enrolled(courseA, "buyer@example.com") {
+			t.Fatalf("after a partial refund: %+v, item %s; want the learner enrolled", o.Snapshot, o.Items[0].Status)
+		}
+		before := len(f.lms.Calls())
+		if got := f.woo(t, wooOrderAt(id, "refunded", "2026-12-01T10:09:00", true, `[{"id": 6, "total": "-9.00"}]`)); got != http.StatusOK {
+			t.Fatalf("refunded: %d", got)
+		}
+		waitFor(t, "the learner to be unenrolled", func() bool {
+			return f.order(t, enroll.WooCommerce, id).Items[0].Status == enroll.ItemUnenrolled
+		})
+		if calls := callsSince(f.lms, before); !slices.Equal(calls, []string{"unenroll " + courseA + " buyer@example.com"}) ||
+			f.lms.Enrolled(courseA, "buyer@example.com") {
+			t.Errorf("LMS calls after the refund %q; want one unenroll", calls)
+		}
+	})
+}

@@ -80,8 +80,12 @@ func newLifeFixture(t *testing.T, d store.Dialect, edit ...func(*config.Config))
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	lms := edxtest.New(t)
 	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
-	queue, err := jobs.New(db, client, jobs.Options{Workers: 2, MaxAttempts: 5, RetryDelay: 5 * time.Minute, Logger: logger,
-		PollInterval: 50 * time.Millisecond})
+	opts := jobs.Options{Workers: 2, MaxAttempts: 5, RetryDelay: 5 * time.Minute, Logger: logger,
+		PollInterval: 50 * time.Millisecond, RegistrationWait: cfg.RegistrationWait}
+	if len(cfg.Courses) > 0 { // courses sold in a mode: check registrations often
+		opts.RegistrationCheck = 50 * time.Millisecond
+	}
+	queue, err := jobs.New(db, client, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
