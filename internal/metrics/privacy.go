@@ -14,7 +14,7 @@ func newPrivacy() privacy {
 	return privacy{
 		redactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "redactions_total",
-			Help: "Privacy redactions carried out, by topic (customers/redact, shop/redact, or redact by hand).",
+			Help: "Privacy redactions carried out, by topic (customers/redact, shop/redact); redactions by hand are recorded as actions.",
 		}, []string{"topic"}),
 		redactedOrders: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "redacted_orders_total",

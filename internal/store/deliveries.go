@@ -101,7 +101,7 @@ func (r SaveResult) Duplicate() bool {
 }
 
 // Reason is the reason stored with the delivery: ReasonStale,
-// ReasonDuplicate, or "" when it changed the order.
+// ReasonRedacted, ReasonDuplicate, or "" when it changed the order.
 func (r SaveResult) Reason() string {
 	switch {
 	case r.Stale:
