@@ -2,8 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -49,34 +49,26 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		for _, d := range ds {
-			if err := enc.Encode(deliveryView(d)); err != nil {
-				return err
-			}
+	return printPage(env, "deliveries", ds, next, asJSON, deliveryView, printDeliveries)
+}
+
+// printDeliveries prints deliveries as a table.
+func printDeliveries(w io.Writer, ds []store.DeliveryRecord) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tPLATFORM\tSOURCE\tSTATUS\tREASON\tSOURCE IP\tPATH\tBODY")
+	for _, d := range ds {
+		body := "-"
+		if d.HasBody {
+			body = strconv.FormatInt(d.BodySize, 10) + " bytes"
 		}
-	} else {
-		tw := tabwriter.NewWriter(plain(env.stdout), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tRECEIVED\tPLATFORM\tSOURCE\tSTATUS\tREASON\tSOURCE IP\tPATH\tBODY")
-		for _, d := range ds {
-			body := "-"
-			if d.HasBody {
-				body = strconv.FormatInt(d.BodySize, 10) + " bytes"
-			}
-			reason := oneLine(d.Reason, 60)
-			if more := d.MoreLikeIt(); more != "" {
-				reason += ", " + more
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.ReceivedAt.UTC().Format(time.DateTime), d.Platform,
-				dash(d.Source), d.Status, dash(reason), dash(d.SourceIP), dash(d.Path), body)
+		reason := oneLine(d.Reason, 60)
+		if more := d.MoreLikeIt(); more != "" {
+			reason += ", " + more
 		}
-		tw.Flush()
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.ReceivedAt.UTC().Format(time.DateTime), d.Platform,
+			dash(d.Source), d.Status, dash(reason), dash(d.SourceIP), dash(d.Path), body)
 	}
-	if next != 0 {
-		fmt.Fprintf(env.stderr, "more deliveries: add --before %d\n", next)
-	}
-	return nil
+	tw.Flush()
 }
 
 func deliveriesReplay(ctx context.Context, env *environment, args []string) error {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -163,4 +165,23 @@ func deliveryView(d store.DeliveryRecord) deliveryJSON {
 		v.Body, _ = json.Marshal(string(d.Body))
 	}
 	return v
+}
+
+// printPage prints one page of a list: one JSON object (view) per row and
+// line, or a table; then, on stderr, how to ask for the next page.
+func printPage[T, V any](env *environment, noun string, rows []T, next int64, asJSON bool, view func(T) V, table func(io.Writer, []T)) error {
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		for _, r := range rows {
+			if err := enc.Encode(view(r)); err != nil {
+				return err
+			}
+		}
+	} else {
+		table(plain(env.stdout), rows)
+	}
+	if next != 0 {
+		fmt.Fprintf(env.stderr, "more %s: add --before %d\n", noun, next)
+	}
+	return nil
 }

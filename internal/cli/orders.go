@@ -84,20 +84,7 @@ func ordersList(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		for _, ord := range list {
-			if err := enc.Encode(orderView(ord)); err != nil {
-				return err
-			}
-		}
-	} else {
-		printOrders(plain(env.stdout), list)
-	}
-	if next != 0 {
-		fmt.Fprintf(env.stderr, "more orders: add --before %d\n", next)
-	}
-	return nil
+	return printPage(env, "orders", list, next, asJSON, orderView, printOrders)
 }
 
 func printOrders(w io.Writer, list []store.OrderRecord) {

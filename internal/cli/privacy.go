@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -119,37 +120,29 @@ func privacyRequests(ctx context.Context, env *environment, args []string) error
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		for _, r := range rs {
-			if err := enc.Encode(store.ExportRequestOf(r)); err != nil {
-				return err
-			}
+	return printPage(env, "requests", rs, next, asJSON, store.ExportRequestOf, printPrivacyRequests)
+}
+
+// printPrivacyRequests prints privacy requests as a table.
+func printPrivacyRequests(w io.Writer, rs []store.PrivacyRequest) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tSHOP\tTOPIC\tEMAIL\tCUSTOMER\tORDERS\tDONE\tNOTE")
+	for _, r := range rs {
+		done := "-"
+		switch {
+		case !r.DoneAt.IsZero():
+			done = r.DoneAt.UTC().Format(time.DateTime)
+		case r.Pending():
+			done = "waiting"
 		}
-	} else {
-		tw := tabwriter.NewWriter(plain(env.stdout), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tRECEIVED\tSHOP\tTOPIC\tEMAIL\tCUSTOMER\tORDERS\tDONE\tNOTE")
-		for _, r := range rs {
-			done := "-"
-			switch {
-			case !r.DoneAt.IsZero():
-				done = r.DoneAt.UTC().Format(time.DateTime)
-			case r.Pending():
-				done = "waiting"
-			}
-			customer := "-"
-			if r.CustomerID != 0 {
-				customer = strconv.FormatInt(r.CustomerID, 10)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.ReceivedAt.UTC().Format(time.DateTime), dash(r.Source),
-				r.Topic, dash(r.Email), customer, dash(oneLine(joinInts(r.OrderIDs), 40)), done, dash(oneLine(r.Note, 60)))
+		customer := "-"
+		if r.CustomerID != 0 {
+			customer = strconv.FormatInt(r.CustomerID, 10)
 		}
-		tw.Flush()
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.ReceivedAt.UTC().Format(time.DateTime), dash(r.Source),
+			r.Topic, dash(r.Email), customer, dash(oneLine(joinInts(r.OrderIDs), 40)), done, dash(oneLine(r.Note, 60)))
 	}
-	if next != 0 {
-		fmt.Fprintf(env.stderr, "more requests: add --before %d\n", next)
-	}
-	return nil
+	tw.Flush()
 }
 
 func privacyAnswer(ctx context.Context, env *environment, args []string) error {
