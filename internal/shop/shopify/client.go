@@ -239,6 +239,10 @@ func (c *Client) do(ctx context.Context, op call, out any, st *stats) error {
 		if attempt >= c.maxAttempts {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
+		if !throttled {
+			// A 5xx or a network error: back off further each time.
+			wait = min(wait<<(attempt-1), 30*time.Second)
+		}
 		st.add(throttled, wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("shopify %s: %s: waiting to retry: %w", c.domain, op.name, err)

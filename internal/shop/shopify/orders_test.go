@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -331,4 +332,27 @@ func TestNewRefusesBadOptions(t *testing.T) {
 			t.Errorf("New(%+v) accepted", opts)
 		}
 	}
+}
+
+func TestOrdersServerErrors(t *testing.T) {
+	shop := shopifytest.New(t)
+	addOrders(shop, 3)
+	shop.Fail(2, http.StatusBadGateway)
+	c, sl := newClient(t, shop, nil)
+	pages, _, _ := read(t, c, shop.Now().Add(-time.Hour))
+	if got := flatten(pages); len(got) != 3 {
+		t.Errorf("%d orders, want 3 after two 502s", len(got))
+	}
+	if diff := cmp.Diff([]time.Duration{2 * time.Second, 4 * time.Second}, sl.waits); diff != "" {
+		t.Errorf("waits (-want +got), a longer one after each failure:\n%s", diff)
+	}
+
+	t.Run("attempts run out", func(t *testing.T) {
+		shop.Fail(5, http.StatusServiceUnavailable)
+		c, _ := newClient(t, shop, func(o *shopify.Options) { o.MaxAttempts = 2 })
+		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "2 attempts") {
+			t.Errorf("error %v: want the 503 after 2 attempts", err)
+		}
+	})
 }

@@ -51,6 +51,8 @@ type Shop struct {
 	bucket   bucket
 	fail429  int
 	retryIn  time.Duration
+	failN    int
+	failWith int
 	requests []Request
 	orders   map[int64]*Order
 	nextID   int64
@@ -127,6 +129,14 @@ func (s *Shop) Answer429(n int, retryAfter time.Duration) {
 	s.fail429, s.retryIn = n, retryAfter
 }
 
+// Fail makes the next n requests answer status (a 502 from a proxy, a 503
+// in an outage) with a short text body.
+func (s *Shop) Fail(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failN, s.failWith = n, status
+}
+
 // Requests returns every request answered so far.
 func (s *Shop) Requests() []Request {
 	s.mu.Lock()
@@ -193,6 +203,12 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Status = http.StatusUnauthorized
 		writeJSON(w, rec.Status, map[string]any{
 			"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	}
+	if s.failN > 0 {
+		s.failN--
+		rec.Status = s.failWith
+		http.Error(w, http.StatusText(s.failWith), s.failWith)
 		return
 	}
 	if s.fail429 > 0 {
