@@ -37,7 +37,15 @@ type Shop struct {
 	// UnenrollOnRefund unenrolls the learners of refunded lines and of
 	// cancelled orders.
 	UnenrollOnRefund bool
+	// APIToken is the Admin API access token of a custom app
+	// (X-Shopify-Access-Token); empty: no API access.
+	APIToken Secret
+	// APIVersion is the dated Admin API version the API is called with.
+	APIVersion string
 }
+
+// HasAPI reports whether the shop's Admin API can be called.
+func (s Shop) HasAPI() bool { return s.APIToken != "" }
 
 // AwaitsPayment reports whether an order of the shop in this financial
 // status waits for payment before its learners are enrolled.
@@ -57,7 +65,14 @@ type Site struct {
 	AcceptUnpaid bool
 	// UnenrollOnRefund unenrolls the learners of refunded and cancelled orders.
 	UnenrollOnRefund bool
+	// ConsumerKey and ConsumerSecret reach the site's REST API (HTTP Basic,
+	// over HTTPS only); empty: no API access.
+	ConsumerKey    Secret
+	ConsumerSecret Secret
 }
+
+// HasAPI reports whether the site's REST API can be called.
+func (s Site) HasAPI() bool { return s.ConsumerKey != "" && s.ConsumerSecret != "" }
 
 // AwaitsPayment reports whether an order of the site waits for payment
 // before its learners are enrolled.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/shopify"
 )
 
 // settings is every setting of the receiver, one row each. The YAML file's
@@ -153,6 +155,14 @@ var settings = []setting{
 		doc: "Unenroll the learners of refunded lines (`refunds/create`, seats against the line's quantity) and of " +
 			"cancelled orders (`orders/cancelled`); otherwise refunds and cancellations are recorded and learners stay",
 		kind: boolean(func(s *Shop) *bool { return &s.UnenrollOnRefund })},
+	{key: "shopify[].api_token", env: "WEBHOOK_RECEIVER_SHOPIFY_API_TOKEN", showDef: "none: no API access",
+		doc: "Admin API access token of a custom app (`X-Shopify-Access-Token`), scopes `read_orders` and " +
+			"`write_webhooks`-level access; lets `webhook-receiver shops` manage the shop's webhook subscriptions",
+		kind: secret(func(s *Shop) *Secret { return &s.APIToken }, nil)},
+	{key: "shopify[].api_version", env: "WEBHOOK_RECEIVER_SHOPIFY_API_VERSION",
+		showDef: "`" + shopify.DefaultAPIVersion + "`",
+		doc:  "The dated Admin API version (`YYYY-MM`) the API is called with",
+		kind: text(func(s *Shop) *string { return &s.APIVersion }, apiVersion)},
 	{key: "woocommerce[].source", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE",
 		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE", legacyKey: "source",
 		doc:  "One WooCommerce site URL (with or without trailing slash)",
@@ -172,6 +182,13 @@ var settings = []setting{
 		doc: "Unenroll the learners of an order whose status becomes `refunded` or `cancelled`; otherwise it is recorded " +
 			"and learners stay. A partial refund is recorded only: the webhook does not say which lines",
 		kind: boolean(func(s *Site) *bool { return &s.UnenrollOnRefund })},
+	{key: "woocommerce[].consumer_key", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_CONSUMER_KEY", showDef: "none: no API access",
+		doc: "REST API consumer key (WooCommerce → Settings → Advanced → REST API, Read/Write); sent over HTTPS only, so " +
+			"the site's `source` must be `https://`; lets `webhook-receiver shops` manage the site's webhooks",
+		kind: secret(func(s *Site) *Secret { return &s.ConsumerKey }, nil)},
+	{key: "woocommerce[].consumer_secret", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_CONSUMER_SECRET", showDef: "none",
+		doc:  "Its consumer secret",
+		kind: secret(func(s *Site) *Secret { return &s.ConsumerSecret }, nil)},
 	{key: "courses[].sku", showDef: "none",
 		doc: "A course sold in an enrollment mode, by the SKU of its line items (or by `course_id` " +
 			"alone, for items whose SKU is the course id)",
@@ -296,6 +313,18 @@ func bareDomain(s string) error {
 		return fmt.Errorf("must not be empty")
 	case strings.ContainsAny(key, "/: "):
 		return fmt.Errorf("must be a bare domain such as example.myshopify.com, got %q", s)
+	}
+	return nil
+}
+
+// apiVersion accepts a dated Shopify API version, YYYY-MM, or "unstable";
+// empty is shopify.DefaultAPIVersion.
+func apiVersion(s string) error {
+	if s == "" || s == "unstable" {
+		return nil
+	}
+	if t, err := time.Parse("2006-01", s); err != nil || t.Format("2006-01") != s {
+		return fmt.Errorf("must be a dated API version such as %s, got %q", shopify.DefaultAPIVersion, s)
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ func (c Config) Validate() error {
 		errs = append(errs, c.validateList(lst)...)
 	}
 	errs = append(errs, c.validateCourses()...)
+	errs = append(errs, c.validateAPIAccess()...)
 	return errors.Join(errs...)
 }
 
@@ -82,4 +83,35 @@ func isHTTPURL(s string) bool {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	return (scheme == "http" || scheme == "https") && u.Host != ""
+}
+
+// validateAPIAccess checks the sites' REST API credentials: both or none,
+// and only for an https:// site, as they travel in every request.
+func (c Config) validateAPIAccess() []error {
+	var errs []error
+	for i, s := range c.WooCommerce {
+		entry := fmt.Sprintf("woocommerce[%d].", i)
+		switch {
+		case s.ConsumerKey != "" && s.ConsumerSecret == "":
+			errs = append(errs, fmt.Errorf("%s: a consumer key needs its consumer secret (%s) for site %q",
+				c.Source(entry+"consumer_key"), c.Source(entry+"consumer_secret"), s.Source))
+		case s.ConsumerKey == "" && s.ConsumerSecret != "":
+			errs = append(errs, fmt.Errorf("%s: a consumer secret needs its consumer key (%s) for site %q",
+				c.Source(entry+"consumer_secret"), c.Source(entry+"consumer_key"), s.Source))
+		}
+		if (s.ConsumerKey != "" || s.ConsumerSecret != "") && isHTTPURL(s.Source) &&
+			!strings.EqualFold(urlScheme(s.Source), "https") {
+			errs = append(errs, fmt.Errorf("%s: refused for site %q: its source is plain http://, and the consumer key "+
+				"and secret are sent only over HTTPS (make the source https://)", c.Source(entry+"consumer_key"), s.Source))
+		}
+	}
+	return errs
+}
+
+func urlScheme(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme
 }

@@ -170,7 +170,10 @@ func (d *fileDecoder) secretFiles() {
 			continue
 		}
 		f.s.kind.parse(f.dst, secret) // a secret takes any text
-		d.from[f.s.key] = d.file + ": " + f.path
+		d.set[plain] = true
+		if _, _, inList := f.s.listKey(); !inList {
+			d.from[f.s.key] = d.file + ": " + f.path
+		}
 	}
 }
 
