@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,6 +35,7 @@ Commands:
   orders    list, show and retry orders: orders list|show|retry|resolve
   deliveries  list and replay webhook deliveries: deliveries list|replay
   privacy   personal data: privacy export|redact|requests|answer
+  shops     the shops' webhook subscriptions, through their APIs: shops subscribe|status
   purge     drop the raw bodies of old deliveries of finished orders and of rejected ones
   hash-password  print a bcrypt hash of a password read from standard input
   send-test  send one signed sample order to a running service
@@ -107,6 +109,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return deliveries(ctx, env, rest)
 	case "privacy":
 		return privacy(ctx, env, rest)
+	case "shops":
+		return shops(ctx, env, rest)
 	case "purge":
 		return purge(ctx, env, rest)
 	case "hash-password":
@@ -144,6 +148,9 @@ type environment struct {
 	// osUser tells the login name of the user running the process; nil
 	// asks the OS.
 	osUser func() (string, error)
+	// httpClient calls the shops' APIs; nil is a client of their own.
+	// Tests give one that trusts their fake shops.
+	httpClient *http.Client
 }
 
 // configFlags are the flags shared by commands that load the configuration.
