@@ -12,7 +12,8 @@ const shopsUsage = `Usage: webhook-receiver shops <subcommand> [flags]
 
 Manage the shops' webhook subscriptions through their APIs (the rules are in
 internal/ops/shops.go). A Shopify shop needs shopify[].api_token (scopes
-read_orders and write_webhooks-level access), a WooCommerce site
+read_orders and write_webhooks-level access) or a Dev Dashboard app's
+client_id and client_secret, a WooCommerce site
 woocommerce[].consumer_key and consumer_secret (Read/Write, https:// only);
 shops without them are skipped. No database is needed.
 

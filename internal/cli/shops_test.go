@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/shopifytest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/wootest"
@@ -127,7 +128,7 @@ func TestShopsSubscribe(t *testing.T) {
 	wantLines(t, out,
 		"first.myshopify.com ORDERS_CREATE "+shopsURL+"/webhooks/shopify/order/create would create",
 		"first.myshopify.com ORDERS_PAID "+shopsURL+"/webhooks/shopify/order/paid would create",
-		"third.myshopify.com - - no api_token: skipped",
+		"third.myshopify.com - - no api_token or client_id: skipped",
 		"https://shop.example.com/ order.created "+shopsURL+"/webhooks/woocommerce/order/create would create",
 		"https://shop.example.com/ order.updated "+shopsURL+"/webhooks/woocommerce/order/update would create")
 	if len(f.shopify.Subscriptions())+len(f.woo.Webhooks()) != 0 {
@@ -186,7 +187,7 @@ func TestShopsStatusCommand(t *testing.T) {
 	wantLines(t, out,
 		"first.myshopify.com ORDERS_CREATE "+shopsURL+"/webhooks/shopify/order/create active",
 		"first.myshopify.com ORDERS_PAID "+shopsURL+"/webhooks/shopify/order/paid missing",
-		"third.myshopify.com - - no api_token: skipped",
+		"third.myshopify.com - - no api_token or client_id: skipped",
 		"https://shop.example.com/ order.created "+shopsURL+"/webhooks/woocommerce/order/create active",
 		"https://shop.example.com/ order.updated "+shopsURL+"/webhooks/woocommerce/order/update disabled")
 
@@ -235,4 +236,24 @@ func TestShopsFailures(t *testing.T) {
 			t.Errorf("help: %v\n%s", err, out)
 		}
 	})
+}
+
+func TestShopsSubscribeWithClientCredentials(t *testing.T) {
+	f := newShopsFixture(t)
+	f.shopify.SetToken("")
+	f.shopify.SetClientCredentials("dev-dashboard-app", shopifyToken, 24*time.Hour) // a secret the output must not show
+	f.config = filepath.Join(t.TempDir(), "config.yaml")
+	yaml := "shopify:\n  - shop_domain: first.myshopify.com\n    secrets: [shopify-webhook-secret]\n" +
+		"    client_id: dev-dashboard-app\n    client_secret: " + shopifyToken + "\n"
+	if err := os.WriteFile(f.config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.run(t, "shops", "subscribe", "--config", f.config, "--url", shopsURL)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantLines(t, out, "first.myshopify.com ORDERS_CREATE "+shopsURL+"/webhooks/shopify/order/create created")
+	if n := f.shopify.TokensIssued(); n != 1 {
+		t.Errorf("%d tokens asked for; want 1", n)
+	}
 }

@@ -51,6 +51,20 @@ func TestAPICredentials(t *testing.T) {
 			t.Errorf("consumer key and secret from their files: %q %q", c.WooCommerce[0].ConsumerKey.Value(), c.WooCommerce[0].ConsumerSecret.Value())
 		}
 	})
+	t.Run("client credentials", func(t *testing.T) {
+		c, _ := mustLoad(t, map[string]string{
+			"WEBHOOK_RECEIVER_SHOPIFY_SHOP_DOMAIN":   "a.myshopify.com",
+			"WEBHOOK_RECEIVER_SHOPIFY_SECRET":        "s",
+			"WEBHOOK_RECEIVER_SHOPIFY_CLIENT_ID":     "app-id",
+			"WEBHOOK_RECEIVER_SHOPIFY_CLIENT_SECRET": secret,
+		}, "")
+		if s := c.Shopify[0]; s.ClientID != "app-id" || s.ClientSecret.Value() != secret || !s.HasAPI() {
+			t.Errorf("shop = %+v", s)
+		}
+		if strings.Contains(c.Redacted(), secret) {
+			t.Errorf("Redacted() shows a secret:\n%s", c.Redacted())
+		}
+	})
 	t.Run("optional", func(t *testing.T) {
 		c, _ := mustLoad(t, nil, writeFile(t, "c.yaml", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n"+
 			"woocommerce:\n  - source: http://shop.example.com\n    secrets: [s]\n"))
@@ -65,6 +79,13 @@ func TestAPICredentials(t *testing.T) {
 			"woocommerce[0].consumer_key: a consumer key needs its consumer secret"},
 		{"secret without key", "woocommerce:\n  - source: https://shop.example.com\n    secrets: [s]\n    consumer_secret: " + secret + "\n",
 			"woocommerce[0].consumer_secret: a consumer secret needs its consumer key"},
+		{"client id without secret", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    client_id: app\n",
+			`shopify[0].client_id: a client id needs its client secret (`},
+		{"client secret without id", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    client_secret: " + secret + "\n",
+			`shopify[0].client_secret: a client secret needs its client id`},
+		{"token and client id", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    api_token: " + token +
+			"\n    client_id: app\n    client_secret: " + secret + "\n",
+			`shopify[0].api_token and --config`},
 		{"api version", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    api_token: " + token + "\n    api_version: latest\n",
 			`shopify[0].api_version: must be a dated API version such as ` + shopify.DefaultAPIVersion + `, got "latest"`},
 	}

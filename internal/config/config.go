@@ -40,12 +40,16 @@ type Shop struct {
 	// APIToken is the Admin API access token of a custom app
 	// (X-Shopify-Access-Token); empty: no API access.
 	APIToken Secret
+	// ClientID and ClientSecret are an app's from the Dev Dashboard, which
+	// gets its tokens by the client-credentials grant; instead of APIToken.
+	ClientID     string
+	ClientSecret Secret
 	// APIVersion is the dated Admin API version the API is called with.
 	APIVersion string
 }
 
 // HasAPI reports whether the shop's Admin API can be called.
-func (s Shop) HasAPI() bool { return s.APIToken != "" }
+func (s Shop) HasAPI() bool { return s.APIToken != "" || (s.ClientID != "" && s.ClientSecret != "") }
 
 // AwaitsPayment reports whether an order of the shop in this financial
 // status waits for payment before its learners are enrolled.

@@ -159,6 +159,13 @@ var settings = []setting{
 		doc: "Admin API access token of a custom app (`X-Shopify-Access-Token`), scopes `read_orders` and " +
 			"`write_webhooks`-level access; lets `webhook-receiver shops` manage the shop's webhook subscriptions",
 		kind: secret(func(s *Shop) *Secret { return &s.APIToken }, nil)},
+	{key: "shopify[].client_id", env: "WEBHOOK_RECEIVER_SHOPIFY_CLIENT_ID", showDef: "none",
+		doc: "Instead of `api_token`: the client id of an app from Shopify's Dev Dashboard, installed on the shop; " +
+			"its tokens come from the client-credentials grant, renewed before they expire",
+		kind: text(func(s *Shop) *string { return &s.ClientID }, nil)},
+	{key: "shopify[].client_secret", env: "WEBHOOK_RECEIVER_SHOPIFY_CLIENT_SECRET", showDef: "none",
+		doc:  "Its client secret",
+		kind: secret(func(s *Shop) *Secret { return &s.ClientSecret }, nil)},
 	{key: "shopify[].api_version", env: "WEBHOOK_RECEIVER_SHOPIFY_API_VERSION",
 		showDef: "`" + shopify.DefaultAPIVersion + "`",
 		doc:     "The dated Admin API version (`YYYY-MM`) the API is called with",

@@ -85,10 +85,25 @@ func isHTTPURL(s string) bool {
 	return (scheme == "http" || scheme == "https") && u.Host != ""
 }
 
-// validateAPIAccess checks the sites' REST API credentials: both or none,
-// and only for an https:// site, as they travel in every request.
+// validateAPIAccess checks the shops' API credentials: a token or a client
+// id and secret, not both; and the sites' consumer key and secret, both or
+// none, only for an https:// site, as they travel in every request.
 func (c Config) validateAPIAccess() []error {
 	var errs []error
+	for i, s := range c.Shopify {
+		entry := fmt.Sprintf("shopify[%d].", i)
+		switch {
+		case s.ClientID != "" && s.ClientSecret == "":
+			errs = append(errs, fmt.Errorf("%s: a client id needs its client secret (%s) for shop %q",
+				c.Source(entry+"client_id"), c.Source(entry+"client_secret"), s.Domain))
+		case s.ClientID == "" && s.ClientSecret != "":
+			errs = append(errs, fmt.Errorf("%s: a client secret needs its client id (%s) for shop %q",
+				c.Source(entry+"client_secret"), c.Source(entry+"client_id"), s.Domain))
+		case s.ClientID != "" && s.APIToken != "":
+			errs = append(errs, fmt.Errorf("%s and %s are both set for shop %q: use one (a custom app's token, or a "+
+				"Dev Dashboard app's client credentials)", c.Source(entry+"api_token"), c.Source(entry+"client_id"), s.Domain))
+		}
+	}
 	for i, s := range c.WooCommerce {
 		entry := fmt.Sprintf("woocommerce[%d].", i)
 		switch {

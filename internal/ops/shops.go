@@ -156,8 +156,9 @@ func eachShop(ctx context.Context, cfg config.Config, opts ShopsOptions, onShopi
 		}
 		r := ShopReport{Platform: enroll.Shopify, Shop: s.Domain}
 		if !s.HasAPI() {
-			r.Skipped = "no api_token: skipped"
+			r.Skipped = "no api_token or client_id: skipped"
 		} else if c, err := shopify.New(shopify.Options{Domain: s.Domain, Token: s.APIToken.Value(),
+			ClientID: s.ClientID, ClientSecret: s.ClientSecret.Value(),
 			APIVersion: s.APIVersion, HTTPClient: opts.HTTPClient}); err != nil {
 			r.Err = err
 		} else {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
@@ -169,7 +170,7 @@ func TestShopsWithoutCredentialsAreSkipped(t *testing.T) {
 	f.cfg.Shopify[0].APIToken = ""
 	f.cfg.WooCommerce[0].ConsumerKey, f.cfg.WooCommerce[0].ConsumerSecret = "", ""
 	reports := f.subscribe(t, false)
-	if len(reports) != 2 || reports[0].Skipped != "no api_token: skipped" || reports[1].Skipped != "no consumer_key: skipped" {
+	if len(reports) != 2 || reports[0].Skipped != "no api_token or client_id: skipped" || reports[1].Skipped != "no consumer_key: skipped" {
 		t.Errorf("reports %+v", reports)
 	}
 	if len(f.shopify.Requests()) != 0 || len(f.woo.Requests()) != 0 {
@@ -246,5 +247,19 @@ func TestParseReceiverURL(t *testing.T) {
 	u, err := ops.ParseReceiverURL("https://h.example.com/prefix/")
 	if err != nil || u.String() != "https://h.example.com/prefix" {
 		t.Errorf("got %v, %v", u, err)
+	}
+}
+
+func TestSubscribeWithClientCredentials(t *testing.T) {
+	f := newFakeShops(t)
+	f.shopify.SetToken("")
+	f.shopify.SetClientCredentials("app-id", "app-secret", 24*time.Hour)
+	f.cfg.Shopify[0].APIToken = ""
+	f.cfg.Shopify[0].ClientID, f.cfg.Shopify[0].ClientSecret = "app-id", "app-secret"
+	f.cfg.Shopify[0].RequirePayment, f.cfg.Shopify[0].UnenrollOnRefund = false, false
+	f.cfg.WooCommerce = nil
+	wantStates(t, f.subscribe(t, false), map[string]string{"ORDERS_CREATE " + base + "/webhooks/shopify/order/create": "created"})
+	if n := f.shopify.TokensIssued(); n != 1 {
+		t.Errorf("%d tokens asked for; want 1", n)
 	}
 }

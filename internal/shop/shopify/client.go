@@ -32,6 +32,11 @@ type Options struct {
 	Domain string
 	// Token is the Admin API access token (X-Shopify-Access-Token).
 	Token string
+	// ClientID and ClientSecret, when Token is empty, are those of an app
+	// from the Dev Dashboard: the client asks the shop for a token by the
+	// client-credentials grant, keeps it, and asks again before it expires.
+	ClientID     string
+	ClientSecret string
 	// APIVersion is a dated Admin API version; DefaultAPIVersion when empty.
 	APIVersion string
 	// HTTPClient sends the requests; a client with a 30-second timeout when nil.
@@ -56,6 +61,7 @@ type Client struct {
 	domain      string
 	endpoint    string
 	token       string
+	grant       *grant // nil with a configured token
 	http        *http.Client
 	pageSize    int
 	maxAttempts int
@@ -87,6 +93,9 @@ func New(opts Options) (*Client, error) {
 		readAll:     opts.ReadAllOrders,
 		now:         opts.Now,
 		sleep:       opts.Sleep,
+	}
+	if c.token == "" && opts.ClientID != "" {
+		c.grant = &grant{id: opts.ClientID, secret: opts.ClientSecret}
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 30 * time.Second}
@@ -269,8 +278,15 @@ func (c *Client) try(ctx context.Context, name string, body []byte, out any) (ti
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("X-Shopify-Access-Token", c.token)
+	token, err := c.accessToken(ctx)
+	if err != nil {
+		if errors.Is(err, ErrClientCredentials) || ctx.Err() != nil {
+			return 0, false, fmt.Errorf("%s: %w", name, err)
+		}
+		return 2 * time.Second, false, fmt.Errorf("%s: %w", name, err)
+	}
+	if token != "" {
+		req.Header.Set("X-Shopify-Access-Token", token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -285,6 +301,10 @@ func (c *Client) try(ctx context.Context, name string, body []byte, out any) (ti
 		return 2 * time.Second, false, fmt.Errorf("shopify %s: %s: read answer: %w", c.domain, name, err)
 	}
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized && c.grant != nil:
+		// A granted token revoked early: ask for a new one and try again.
+		c.forgetToken()
+		return 100 * time.Millisecond, false, fmt.Errorf("shopify %s: %s: %w", c.domain, name, ErrUnauthorized)
 	case resp.StatusCode == http.StatusUnauthorized:
 		return 0, false, fmt.Errorf("shopify %s: %s: %w", c.domain, name, ErrUnauthorized)
 	case resp.StatusCode == http.StatusForbidden:

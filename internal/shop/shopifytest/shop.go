@@ -58,6 +58,7 @@ type Shop struct {
 	nextID   int64
 	subs     []*Subscription
 	nextSub  int64
+	cc       *clientCredentials
 }
 
 // New starts a fake shop, closed when the test ends. Its bucket holds 1000
@@ -170,6 +171,10 @@ type gqlError struct {
 }
 
 func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == tokenPath {
+		s.serveToken(w, r)
+		return
+	}
 	m := graphQLPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
 		http.NotFound(w, r)
@@ -199,7 +204,7 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Operation: op, Version: m[1]}
 	defer func() { s.requests = append(s.requests, rec) }()
 
-	if r.Header.Get("X-Shopify-Access-Token") != s.token || s.token == "" {
+	if !s.validToken(r.Header.Get("X-Shopify-Access-Token")) {
 		rec.Status = http.StatusUnauthorized
 		writeJSON(w, rec.Status, map[string]any{
 			"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
