@@ -201,7 +201,7 @@ func ours(addresses []string, w Wanted, base *url.URL) (i int, exact bool) {
 		if err != nil {
 			continue
 		}
-		if base == nil && strings.TrimSuffix(u.Path, "/") == w.Path {
+		if base == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), w.Path) {
 			return i, true // status without --url: our endpoint anywhere is ours
 		}
 		if base != nil && (strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), w.Path) || strings.EqualFold(u.Host, base.Host)) {
