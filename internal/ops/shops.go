@@ -211,6 +211,18 @@ func ours(addresses []string, w Wanted, base *url.URL) (i int, exact bool) {
 	return -1, false
 }
 
+// onTopic returns a shop's subscriptions of a topic and their addresses;
+// topicURL reads both from a subscription of either API.
+func onTopic[S any](subs []S, topic string, topicURL func(S) (string, string)) (same []S, addresses []string) {
+	for _, sub := range subs {
+		if t, u := topicURL(sub); t == topic {
+			same = append(same, sub)
+			addresses = append(addresses, u)
+		}
+	}
+	return same, addresses
+}
+
 func subscribeShopify(ctx context.Context, c *shopify.Client, s config.Shop, opts ShopsOptions, r *ShopReport) error {
 	subs, err := c.Subscriptions(ctx)
 	if err != nil {
@@ -218,14 +230,7 @@ func subscribeShopify(ctx context.Context, c *shopify.Client, s config.Shop, opt
 	}
 	for _, w := range ShopifyTopics(s) {
 		want := w.address(opts.Base)
-		var same []shopify.Subscription
-		var addresses []string
-		for _, sub := range subs {
-			if sub.Topic == w.Topic {
-				same = append(same, sub)
-				addresses = append(addresses, sub.URL)
-			}
-		}
+		same, addresses := onTopic(subs, w.Topic, func(s shopify.Subscription) (string, string) { return s.Topic, s.URL })
 		line := SubscriptionLine{Topic: w.Topic, Address: want}
 		switch i, exact := ours(addresses, w, opts.Base); {
 		case exact:
@@ -257,14 +262,7 @@ func subscribeWoo(ctx context.Context, c *woo.Client, s config.Site, opts ShopsO
 	}
 	for _, w := range WooTopics(s) {
 		want := w.address(opts.Base)
-		var same []woo.Webhook
-		var addresses []string
-		for _, h := range hooks {
-			if h.Topic == w.Topic {
-				same = append(same, h)
-				addresses = append(addresses, h.DeliveryURL)
-			}
-		}
+		same, addresses := onTopic(hooks, w.Topic, func(h woo.Webhook) (string, string) { return h.Topic, h.DeliveryURL })
 		line := SubscriptionLine{Topic: w.Topic, Address: want}
 		i, exact := activeFirst(same, addresses, w, opts.Base)
 		switch {
