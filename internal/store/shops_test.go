@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store/storetest"
+)
+
+func TestReconcileRuns(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		run := func(source string, at time.Time, missing, stale int, dry bool) {
+			t.Helper()
+			_, err := db.RecordReconcileRun(ctx, store.ReconcileRun{Platform: enroll.Shopify, Source: source,
+				StartedBy: store.ReconcilePeriodic, Since: at.Add(-72 * time.Hour), StartedAt: at, FinishedAt: at.Add(time.Second),
+				DryRun: dry, Seen: 10, Missing: missing, Stale: stale, Warnings: []string{"one", "two"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		run("a.myshopify.com", now.AddDate(0, 0, -10), 5, 0, false) // before the week
+		run("a.myshopify.com", now.Add(-time.Hour), 2, 1, false)
+		run("a.myshopify.com", now.Add(-time.Minute), 7, 0, true) // dry runs store nothing
+		run("b.myshopify.com", now.Add(-time.Minute), 0, 0, false)
+		got, err := db.ReconciledSince(ctx, now.AddDate(0, 0, -7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.Reconciled{{Platform: enroll.Shopify, Source: "a.myshopify.com", Missing: 2, Stale: 1}}
+		if !slices.Equal(got, want) {
+			t.Errorf("reconciled this week = %+v, want %+v", got, want)
+		}
+		runs, err := db.ReconcileRuns(ctx, enroll.Shopify, "a.myshopify.com", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 2 || !runs[0].DryRun || runs[1].Missing != 2 || !slices.Equal(runs[1].Warnings, []string{"one", "two"}) ||
+			!runs[1].StartedAt.Equal(now.Add(-time.Hour)) {
+			t.Errorf("latest runs = %+v", runs)
+		}
+	})
+}
+
+func TestShopChecksAndOutages(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Now().UTC().Truncate(time.Second)
+		site := "https://shop.example.com"
+		check := func(at time.Time, state string, repaired bool) {
+			t.Helper()
+			err := db.RecordShopCheck(ctx, store.ShopCheck{Platform: enroll.WooCommerce, Source: site, CheckedAt: at,
+				Webhooks: []store.ShopWebhook{
+					{Topic: "order.created", Address: "https://r.example.com/webhooks/woocommerce/order/create", State: "active", Up: true},
+					{Topic: "order.updated", Address: "https://r.example.com/webhooks/woocommerce/order/update", State: state,
+						Up: state == "active", Repaired: repaired},
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(t0, "active", false)
+		check(t0.Add(15*time.Minute), "disabled", false)
+		check(t0.Add(30*time.Minute), "disabled", false) // still the same outage
+		// The API fails: the webhooks stay as last seen.
+		if err := db.RecordShopCheck(ctx, store.ShopCheck{Platform: enroll.WooCommerce, Source: site,
+			CheckedAt: t0.Add(40 * time.Minute), Error: "401 Unauthorized"}); err != nil {
+			t.Fatal(err)
+		}
+		checks, err := db.ShopChecks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(checks) != 1 || checks[0].Error != "401 Unauthorized" || len(checks[0].Webhooks) != 2 ||
+			checks[0].Webhooks[1].Up || !checks[0].Webhooks[1].DownSince.Equal(t0.Add(15*time.Minute)) {
+			t.Fatalf("checks while down = %+v", checks)
+		}
+		check(t0.Add(45*time.Minute), "active", true)
+		outages, err := db.Outages(ctx, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outages) != 1 || outages[0].Topic != "order.updated" || outages[0].State != "disabled" ||
+			!outages[0].DownAt.Equal(t0.Add(15*time.Minute)) || !outages[0].UpAt.Equal(t0.Add(45*time.Minute)) || !outages[0].Repaired {
+			t.Errorf("outages = %+v", outages)
+		}
+		if later, _ := db.Outages(ctx, t0.Add(time.Hour)); len(later) != 0 {
+			t.Errorf("outages over before the hour are listed after it: %+v", later)
+		}
+		checks, _ = db.ShopChecks(ctx)
+		if !checks[0].Webhooks[1].Up || !checks[0].Webhooks[1].DownSince.IsZero() {
+			t.Errorf("repaired webhook = %+v", checks[0].Webhooks[1])
+		}
+	})
+}
