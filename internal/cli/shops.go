@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"text/tabwriter"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
 )
 
@@ -18,7 +20,7 @@ woocommerce[].consumer_key and consumer_secret (Read/Write, https:// only);
 shops without them are skipped. No database is needed.
 
 Subcommands:
-  subscribe --url https://webhooks.lms.example.com [--shop X] [--dry-run]
+  subscribe [--url https://webhooks.lms.example.com] [--shop X] [--dry-run]
             create what is missing, point a wrong address at ours, re-enable a
             disabled or paused WooCommerce webhook; print one line per
             subscription and what was done. Shopify: ORDERS_CREATE, ORDERS_PAID
@@ -28,6 +30,9 @@ Subcommands:
   status    [--shop X] [--url https://webhooks.lms.example.com]
             list every subscription of each shop and its state: active, paused,
             disabled, points elsewhere, or missing (one we need and lack)
+
+--url is the receiver's public https:// address, as the shops reach it;
+WEBHOOK_RECEIVER_PUBLIC_URL when not given (subscribe needs one of them).
 `
 
 func shops(ctx context.Context, env *environment, args []string) error {
@@ -43,21 +48,21 @@ func shopsSubscribe(ctx context.Context, env *environment, args []string) error 
 	var flags configFlags
 	fs.StringVar(&flags.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
 	shop := fs.String("shop", "", "only this Shopify shop domain or WooCommerce site URL")
-	rawURL := fs.String("url", "", "the receiver's public https:// address, as the shops reach it (required)")
+	rawURL := fs.String("url", "", "the receiver's public https:// address, as the shops reach it (default $WEBHOOK_RECEIVER_PUBLIC_URL)")
 	dryRun := fs.Bool("dry-run", false, "say what would be done, change nothing")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *rawURL == "" {
-		return usageError(fs, "--url is required: the receiver's public https:// address, such as https://webhooks.lms.example.com")
-	}
-	base, err := ops.ParseReceiverURL(*rawURL)
-	if err != nil {
-		return fmt.Errorf("--url: %w", err)
-	}
 	cfg, _, err := flags.load(env)
 	if err != nil {
 		return err
+	}
+	base, err := receiverURL(cfg, *rawURL)
+	if err != nil {
+		return err
+	}
+	if base == nil {
+		return usageError(fs, "--url is required (or WEBHOOK_RECEIVER_PUBLIC_URL): the receiver's public https:// address, such as https://webhooks.lms.example.com")
 	}
 	reports, err := ops.SubscribeShops(ctx, cfg, ops.ShopsOptions{Shop: *shop, Base: base, DryRun: *dryRun, HTTPClient: env.httpClient})
 	if err != nil {
@@ -73,27 +78,44 @@ func shopsStatus(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	fs.StringVar(&flags.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
 	shop := fs.String("shop", "", "only this Shopify shop domain or WooCommerce site URL")
-	rawURL := fs.String("url", "", "the receiver's public https:// address (optional)")
+	rawURL := fs.String("url", "", "the receiver's public https:// address (default $WEBHOOK_RECEIVER_PUBLIC_URL, optional)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	opts := ops.ShopsOptions{Shop: *shop, HTTPClient: env.httpClient}
-	if *rawURL != "" {
-		base, err := ops.ParseReceiverURL(*rawURL)
-		if err != nil {
-			return fmt.Errorf("--url: %w", err)
-		}
-		opts.Base = base
 	}
 	cfg, _, err := flags.load(env)
 	if err != nil {
 		return err
 	}
+	base, err := receiverURL(cfg, *rawURL)
+	if err != nil {
+		return err
+	}
+	opts := ops.ShopsOptions{Shop: *shop, Base: base, HTTPClient: env.httpClient}
 	reports, err := ops.ShopsStatus(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
 	return printShops(env, reports)
+}
+
+// receiverURL is the receiver's public base URL: --url, else the
+// configured WEBHOOK_RECEIVER_PUBLIC_URL; nil when neither is set.
+func receiverURL(cfg config.Config, flagURL string) (*url.URL, error) {
+	switch {
+	case flagURL != "":
+		base, err := ops.ParseReceiverURL(flagURL)
+		if err != nil {
+			return nil, fmt.Errorf("--url: %w", err)
+		}
+		return base, nil
+	case cfg.PublicURL != "":
+		base, err := ops.ParseReceiverURL(cfg.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Source("public_url"), err)
+		}
+		return base, nil
+	}
+	return nil, nil
 }
 
 // printShops prints a line per subscription, and one per shop skipped or

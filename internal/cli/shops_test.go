@@ -232,10 +232,34 @@ func TestShopsFailures(t *testing.T) {
 
 	t.Run("help", func(t *testing.T) {
 		out, err := f.run(t, "help", "shops")
-		if err != nil || !strings.Contains(out, "subscribe --url") {
+		if err != nil || !strings.Contains(out, "subscribe [--url") {
 			t.Errorf("help: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestShopsSubscribePublicURL subscribes without --url: the configured
+// public URL is the address, and --url still wins over it.
+func TestShopsSubscribePublicURL(t *testing.T) {
+	f := newShopsFixture(t)
+	data, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.config, append([]byte("public_url: "+shopsURL+"/\n"), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.run(t, "shops", "subscribe", "--config", f.config, "--shop", "https://shop.example.com")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantLines(t, out, "https://shop.example.com/ order.created "+shopsURL+"/webhooks/woocommerce/order/create created")
+	out, err = f.run(t, "shops", "status", "--config", f.config, "--shop", "https://shop.example.com", "--url", "https://other.example.com")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantLines(t, out, "https://shop.example.com/ order.created "+shopsURL+"/webhooks/woocommerce/order/create points elsewhere",
+		"https://shop.example.com/ order.created https://other.example.com/webhooks/woocommerce/order/create missing")
 }
 
 func TestShopsSubscribeWithClientCredentials(t *testing.T) {

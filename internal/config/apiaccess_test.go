@@ -65,6 +65,15 @@ func TestAPICredentials(t *testing.T) {
 			t.Errorf("Redacted() shows a secret:\n%s", c.Redacted())
 		}
 	})
+	t.Run("repair", func(t *testing.T) {
+		c, _ := mustLoad(t, map[string]string{"WEBHOOK_RECEIVER_PUBLIC_URL": "https://webhooks.lms.example.com"},
+			writeFile(t, "c.yaml", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    api_token: "+token+
+				"\n    repair: true\nwoocommerce:\n  - source: https://shop.example.com\n    secrets: [s]\n"+
+				"    consumer_key: "+key+"\n    consumer_secret: "+secret+"\n    repair: true\n"))
+		if !c.Shopify[0].Repair || !c.WooCommerce[0].Repair || c.PublicURL != "https://webhooks.lms.example.com" || !c.HasAPI() {
+			t.Errorf("repair: %+v %+v %q", c.Shopify[0], c.WooCommerce[0], c.PublicURL)
+		}
+	})
 	t.Run("optional", func(t *testing.T) {
 		c, _ := mustLoad(t, nil, writeFile(t, "c.yaml", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n"+
 			"woocommerce:\n  - source: http://shop.example.com\n    secrets: [s]\n"))
@@ -88,6 +97,13 @@ func TestAPICredentials(t *testing.T) {
 			`shopify[0].api_token and --config`},
 		{"api version", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    api_token: " + token + "\n    api_version: latest\n",
 			`shopify[0].api_version: must be a dated API version such as ` + shopify.DefaultAPIVersion + `, got "latest"`},
+		{"repair without public url", "shopify:\n  - shop_domain: a.myshopify.com\n    secrets: [s]\n    api_token: " + token + "\n    repair: true\n",
+			`shopify[0].repair: refused for shop "a.myshopify.com": repair needs WEBHOOK_RECEIVER_PUBLIC_URL`},
+		{"repair without api access", "public_url: https://webhooks.lms.example.com\nwoocommerce:\n  - source: https://shop.example.com\n    secrets: [s]\n    repair: true\n",
+			`woocommerce[0].repair: refused for site "https://shop.example.com": repair needs API access (consumer_key and consumer_secret)`},
+		{"plain http public url", "public_url: http://webhooks.lms.example.com\n",
+			`public_url: must be the receiver's public address, an absolute https:// URL`},
+		{"negative interval", "shop_check_every: -1m\n", `shop_check_every: must be 0 (off) or positive, got "-1m0s"`},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {

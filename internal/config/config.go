@@ -46,6 +46,9 @@ type Shop struct {
 	ClientSecret Secret
 	// APIVersion is the dated Admin API version the API is called with.
 	APIVersion string
+	// Repair lets the health check recreate a subscription it finds down,
+	// after reconciling the shop's orders (needs PublicURL and API access).
+	Repair bool
 }
 
 // HasAPI reports whether the shop's Admin API can be called.
@@ -73,6 +76,10 @@ type Site struct {
 	// over HTTPS only); empty: no API access.
 	ConsumerKey    Secret
 	ConsumerSecret Secret
+	// Repair lets the health check re-enable or recreate a webhook it finds
+	// down, after reconciling the site's orders (needs PublicURL and API
+	// access).
+	Repair bool
 }
 
 // HasAPI reports whether the site's REST API can be called.
@@ -153,6 +160,15 @@ type Config struct {
 	MetricsListen string
 	// Admin is the web console; off while PasswordHash is empty.
 	Admin Admin
+	// PublicURL is the receiver's public https:// base URL as the shops
+	// reach it (ParseReceiverURL); empty when not configured.
+	PublicURL string
+	// ShopCheckEvery and ReconcileEvery are the intervals of the periodic
+	// health check and reconciliation of the shops with API access; 0 is
+	// off. ReconcileLookback is how far back a reconciliation reads.
+	ShopCheckEvery    time.Duration
+	ReconcileEvery    time.Duration
+	ReconcileLookback time.Duration
 
 	// from records where Load found each setting.
 	from *origin
@@ -275,6 +291,36 @@ func siteIndex(sites []Site, source string) int {
 func shopKey(domain string) string { return enroll.SourceKey(enroll.Shopify, domain) }
 
 func siteKey(source string) string { return enroll.SourceKey(enroll.WooCommerce, source) }
+
+// ParseReceiverURL checks the receiver's public base URL, under which the
+// shops deliver: an absolute https:// URL without user, query or fragment.
+// The result has no trailing slash.
+func ParseReceiverURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("must be the receiver's public address, an absolute https:// URL such as "+
+			"https://webhooks.lms.example.com, got %q", s)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// HasAPI reports whether some shop or site has API access: the periodic
+// health check and reconciliation have something to do.
+func (c Config) HasAPI() bool {
+	for _, s := range c.Shopify {
+		if s.HasAPI() {
+			return true
+		}
+	}
+	for _, s := range c.WooCommerce {
+		if s.HasAPI() {
+			return true
+		}
+	}
+	return false
+}
 
 // Warnings describes settings that are valid but probably not what the
 // operator wants. (Load adds its own: ignored keys of the Django app's

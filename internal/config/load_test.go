@@ -260,6 +260,10 @@ workers: 2
 log_format: json
 log_level: warn
 metrics_listen: 127.0.0.1:9100
+public_url: https://webhooks.lms.example.com/
+shop_check_every: 5m
+reconcile_every: 0
+reconcile_lookback: 24h
 admin:
   user: ops
   password_hash: $2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy
@@ -290,6 +294,8 @@ func TestLoadFile(t *testing.T) {
 		LogLevel:         "warn",
 		MetricsListen:    "127.0.0.1:9100",
 		Admin:            Admin{User: "ops", PasswordHash: "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
+		PublicURL:        "https://webhooks.lms.example.com/",
+		ShopCheckEvery:   5 * time.Minute, ReconcileLookback: 24 * time.Hour,
 	}
 	path := writeFile(t, "config.yaml", newFile)
 

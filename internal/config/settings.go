@@ -120,6 +120,23 @@ var settings = []setting{
 		doc: "How long an item of a course sold in a mode (`courses`) waits for its learner to register (an hourly " +
 			"check sets the mode once the account exists) before it fails; days (`30d`) or a Go duration",
 		kind: age(func(c *Config) *time.Duration { return &c.RegistrationWait })},
+	{key: "public_url", env: "WEBHOOK_RECEIVER_PUBLIC_URL", showDef: "none",
+		doc: "The receiver's public `https://` address as the shops reach it (`https://webhooks.lms.example.com`): " +
+			"where the health check expects the shops' webhooks to deliver, the default of `shops subscribe --url`, " +
+			"and required by `repair`",
+		kind: text(func(c *Config) *string { return &c.PublicURL }, receiverURLOrEmpty)},
+	{key: "shop_check_every", env: "WEBHOOK_RECEIVER_SHOP_CHECK_EVERY", def: "15m",
+		doc: "How often `serve` checks the webhook subscriptions of the shops and sites with API access (a periodic job, " +
+			"one replica at a time); `0` = never",
+		kind: duration(func(c *Config) *time.Duration { return &c.ShopCheckEvery }, notNegative)},
+	{key: "reconcile_every", env: "WEBHOOK_RECEIVER_RECONCILE_EVERY", def: "15m",
+		doc: "How often `serve` reconciles the orders of the shops and sites with API access against their APIs (a " +
+			"periodic job, one replica at a time); `0` = never",
+		kind: duration(func(c *Config) *time.Duration { return &c.ReconcileEvery }, notNegative)},
+	{key: "reconcile_lookback", env: "WEBHOOK_RECEIVER_RECONCILE_LOOKBACK", def: "72h",
+		doc: "How far back the periodic reconciliation (and the one before a repair) reads the orders created or " +
+			"updated; it overlaps the runs before, on purpose (Shopify serves 60 days at most)",
+		kind: duration(func(c *Config) *time.Duration { return &c.ReconcileLookback }, positive)},
 	{key: "log_format", env: "WEBHOOK_RECEIVER_LOG_FORMAT", def: "text",
 		doc:  "`text` or `json`",
 		kind: text(func(c *Config) *string { return &c.LogFormat }, oneOf("text or json", "text", "json"))},
@@ -170,6 +187,10 @@ var settings = []setting{
 		showDef: "`" + shopify.DefaultAPIVersion + "`",
 		doc:     "The dated Admin API version (`YYYY-MM`) the API is called with",
 		kind:    text(func(s *Shop) *string { return &s.APIVersion }, apiVersion)},
+	{key: "shopify[].repair", env: "WEBHOOK_RECEIVER_SHOPIFY_REPAIR", def: "false",
+		doc: "When the health check finds one of the shop's subscriptions missing or pointing elsewhere, reconcile " +
+			"the shop's orders and then recreate it at `WEBHOOK_RECEIVER_PUBLIC_URL` (needs that and API access)",
+		kind: boolean(func(s *Shop) *bool { return &s.Repair })},
 	{key: "woocommerce[].source", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_SOURCE",
 		legacyEnv: "DJANGO_WEBHOOK_RECEIVER_SETTINGS_WOOCOMMERCE_SOURCE", legacyKey: "source",
 		doc:  "One WooCommerce site URL (with or without trailing slash)",
@@ -196,6 +217,11 @@ var settings = []setting{
 	{key: "woocommerce[].consumer_secret", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_CONSUMER_SECRET", showDef: "none",
 		doc:  "Its consumer secret",
 		kind: secret(func(s *Site) *Secret { return &s.ConsumerSecret }, nil)},
+	{key: "woocommerce[].repair", env: "WEBHOOK_RECEIVER_WOOCOMMERCE_REPAIR", def: "false",
+		doc: "When the health check finds one of the site's webhooks disabled, paused, missing or pointing elsewhere, " +
+			"reconcile the site's orders and then re-enable or recreate it at `WEBHOOK_RECEIVER_PUBLIC_URL` (needs that " +
+			"and API access)",
+		kind: boolean(func(s *Site) *bool { return &s.Repair })},
 	{key: "courses[].sku", showDef: "none",
 		doc: "A course sold in an enrollment mode, by the SKU of its line items (or by `course_id` " +
 			"alone, for items whose SKU is the course id)",
@@ -332,6 +358,22 @@ func apiVersion(s string) error {
 	}
 	if t, err := time.Parse("2006-01", s); err != nil || t.Format("2006-01") != s {
 		return fmt.Errorf("must be a dated API version such as %s, got %q", shopify.DefaultAPIVersion, s)
+	}
+	return nil
+}
+
+// receiverURLOrEmpty is ParseReceiverURL's rule, or empty.
+func receiverURLOrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, err := ParseReceiverURL(s)
+	return err
+}
+
+func notNegative(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("must be 0 (off) or positive, got %q", d)
 	}
 	return nil
 }

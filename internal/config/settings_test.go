@@ -18,6 +18,7 @@ var samples = map[string]string{
 	"trusted_proxies":     "10.0.0.0/8",
 	"rescue_after":        "10m",
 	"retention":           "90d",
+	"public_url":          "https://webhooks.lms.example.com",
 	"admin.password_hash": "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
 }
 

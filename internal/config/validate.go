@@ -43,6 +43,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateCourses()...)
 	errs = append(errs, c.validateAPIAccess()...)
+	errs = append(errs, c.validateRepair()...)
 	return errors.Join(errs...)
 }
 
@@ -129,4 +130,31 @@ func urlScheme(s string) string {
 		return ""
 	}
 	return u.Scheme
+}
+
+// validateRepair refuses repair on a shop or site the health check could
+// not repair: without API access, or without the public URL to point its
+// webhooks at.
+func (c Config) validateRepair() []error {
+	var errs []error
+	refuse := func(key, noun, name string, hasAPI bool, access string) {
+		if !hasAPI {
+			errs = append(errs, fmt.Errorf("%s: refused for %s %q: repair needs API access (%s)", c.Source(key), noun, name, access))
+		}
+		if c.PublicURL == "" {
+			errs = append(errs, fmt.Errorf("%s: refused for %s %q: repair needs %s, the receiver's public https:// address "+
+				"to point the webhooks at", c.Source(key), noun, name, c.Source("public_url")))
+		}
+	}
+	for i, s := range c.Shopify {
+		if s.Repair {
+			refuse(fmt.Sprintf("shopify[%d].repair", i), "shop", s.Domain, s.HasAPI(), "api_token, or client_id and client_secret")
+		}
+	}
+	for i, s := range c.WooCommerce {
+		if s.Repair {
+			refuse(fmt.Sprintf("woocommerce[%d].repair", i), "site", s.Source, s.HasAPI(), "consumer_key and consumer_secret")
+		}
+	}
+	return errs
 }

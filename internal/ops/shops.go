@@ -62,18 +62,10 @@ func WooTopics(config.Site) []Wanted {
 }
 
 // ParseReceiverURL checks the receiver's public base URL, under which the
-// shops deliver: an absolute https:// URL without query or fragment. The
-// result has no trailing slash.
-func ParseReceiverURL(s string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("must be the receiver's public address, an absolute https:// URL such as "+
-			"https://webhooks.lms.example.com, got %q", s)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
+// shops deliver (config.ParseReceiverURL, which also checks
+// WEBHOOK_RECEIVER_PUBLIC_URL): an absolute https:// URL without query or
+// fragment. The result has no trailing slash.
+func ParseReceiverURL(s string) (*url.URL, error) { return config.ParseReceiverURL(s) }
 
 // address is the endpoint w under the receiver's base URL.
 func (w Wanted) address(base *url.URL) string {
