@@ -70,6 +70,10 @@ type Ops struct {
 	Config  config.Config
 	// Now tells the time; nil is time.Now.
 	Now func() time.Time
+	// ReconcileLater queues a reconciliation of a shop or site (its
+	// configured name) on behalf of actor; nil where this process runs no
+	// reconciliations.
+	ReconcileLater func(ctx context.Context, source, actor string) error
 }
 
 func (o *Ops) now() time.Time {
