@@ -20,9 +20,10 @@ import (
 // parameters: that page builds its sentence from them, so a link cannot
 // make the console say anything else.
 type done struct {
-	kind     string // retried, retried-failed, resolved, replayed
+	kind     string // retried, retried-failed, resolved, replayed, reconcile-queued
 	n        int
 	delivery int64
+	shop     string // the shop or site a reconciliation was queued for
 }
 
 func (d done) query(q url.Values) {
@@ -31,11 +32,14 @@ func (d done) query(q url.Values) {
 	if d.delivery != 0 {
 		q.Set("delivery", strconv.FormatInt(d.delivery, 10))
 	}
+	if d.shop != "" {
+		q.Set("shop", d.shop)
+	}
 }
 
 // flash is the sentence for the action a page's query says was done; ""
-// for none.
-func flash(q url.Values) string {
+// for none. A shop is named only when it is a configured one.
+func (c *console) flash(q url.Values) string {
 	n, _ := strconv.Atoi(q.Get("n"))
 	delivery, _ := strconv.ParseInt(q.Get("delivery"), 10, 64)
 	switch q.Get("done") {
@@ -49,6 +53,10 @@ func flash(q url.Values) string {
 		return "Data request marked answered."
 	case "replayed":
 		return fmt.Sprintf("Delivery %d replayed: %s queued.", delivery, plural(n, "item"))
+	case "reconcile-queued":
+		if shop := c.configuredName(q.Get("shop")); shop != "" {
+			return "Reconciliation of " + shop + " queued."
+		}
 	}
 	return ""
 }
@@ -149,7 +157,7 @@ func (c *console) action(do func(r *http.Request) (done, error)) http.Handler {
 			return
 		}
 		c.Logger.Info("admin action", "user", user(r), "action", d.kind, "count", d.n,
-			"item_ids", r.PostForm["item_id"], "delivery_id", r.PostFormValue("delivery_id"))
+			"item_ids", r.PostForm["item_id"], "delivery_id", r.PostFormValue("delivery_id"), "shop", d.shop)
 		http.Redirect(w, r, backTo(r.PostFormValue("back"), d), http.StatusSeeOther)
 	})
 }

@@ -1,6 +1,7 @@
 // Package admin is the operator console at /admin/: a dashboard, orders
-// and their enrollments, rejected deliveries, and the actions that fix
-// them (retry, replay, mark resolved). Pages are server-rendered with
+// and their enrollments, rejected deliveries, the shops' webhooks and
+// reconciliations, and the actions that fix them (retry, replay, mark
+// resolved, reconcile now). Pages are server-rendered with
 // html/template; templates and the stylesheet are embedded.
 package admin
 
@@ -77,6 +78,7 @@ func (c *console) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/orders", c.auth(c.handleOrders()))
 	mux.Handle("GET /admin/orders/{id}", c.auth(c.handleOrder()))
 	mux.Handle("GET /admin/deliveries", c.auth(c.handleDeliveries()))
+	mux.Handle("GET /admin/shops", c.auth(c.handleShops()))
 	mux.Handle("GET /admin/privacy", c.auth(c.handlePrivacy()))
 	mux.Handle("GET /admin/privacy/{id}", c.auth(c.handlePrivacyRequest()))
 	mux.Handle("GET /admin/privacy/{id}/export", c.auth(c.handlePrivacyExport()))
@@ -85,6 +87,7 @@ func (c *console) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/actions/retry-failed", c.auth(c.handleRetryFailed()))
 	mux.Handle("POST /admin/actions/resolve", c.auth(c.handleResolve()))
 	mux.Handle("POST /admin/actions/replay", c.auth(c.handleReplay()))
+	mux.Handle("POST /admin/actions/reconcile", c.auth(c.handleReconcile()))
 	mux.Handle("/admin/", c.auth(http.NotFoundHandler()))
 }
 

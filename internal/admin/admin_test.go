@@ -45,10 +45,28 @@ type fixture struct {
 	client *http.Client
 }
 
-func newFixture(t *testing.T, d store.Dialect) *fixture {
+// fixtureOptions change what newFixture builds.
+type fixtureOptions struct {
+	// now, when set, is the time of the console and of the database.
+	now    time.Time
+	config func(*config.Config)
+	// reconcileLater is the console's Ops.ReconcileLater.
+	reconcileLater func(ctx context.Context, source, actor string) error
+}
+
+func newFixture(t *testing.T, d store.Dialect, options ...func(*fixtureOptions)) *fixture {
 	t.Helper()
+	var o fixtureOptions
+	for _, set := range options {
+		set(&o)
+	}
 	ctx := context.Background()
 	db := storetest.Open(t, d)
+	var now func() time.Time
+	if !o.now.IsZero() {
+		now = func() time.Time { return o.now }
+		db.Now = now
+	}
 	if err := jobs.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +95,13 @@ func newFixture(t *testing.T, d store.Dialect) *fixture {
 	}
 	cfg := config.Default()
 	cfg.Shopify = []config.Shop{{Domain: shop, Secrets: []config.Secret{"secret"}}}
+	if o.config != nil {
+		o.config(&cfg)
+	}
 	srv := httptest.NewServer(admin.New(admin.Deps{
 		Logger: logger, DB: db, Admin: config.Admin{User: "admin", PasswordHash: config.Secret(hash)},
-		Ops: &ops.Ops{DB: db, Enqueue: q.Enqueue, Config: cfg},
+		Ops: &ops.Ops{DB: db, Enqueue: q.Enqueue, Config: cfg, ReconcileLater: o.reconcileLater},
+		Now: now,
 	}))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
@@ -212,14 +234,14 @@ func mustContain(t *testing.T, page string, want ...string) {
 
 func TestEveryPageNeedsASession(t *testing.T) {
 	f := newFixture(t, store.SQLite)
-	for _, path := range []string{"/admin/", "/admin/orders?q=x", "/admin/orders/1", "/admin/deliveries?rejected=1", "/admin/nothing"} {
+	for _, path := range []string{"/admin/", "/admin/orders?q=x", "/admin/orders/1", "/admin/deliveries?rejected=1", "/admin/shops", "/admin/nothing"} {
 		status, loc, _ := f.get(t, path)
 		if status != http.StatusSeeOther || loc != "/admin/login?next="+url.QueryEscape(path) {
 			t.Errorf("GET %s: %d %q; want 303 to the login page", path, status, loc)
 		}
 	}
-	for _, path := range []string{"/admin/actions/retry", "/admin/actions/resolve", "/admin/actions/replay", "/admin/actions/retry-failed"} {
-		status, loc, _ := f.post(t, path, url.Values{"item_id": {"1"}, "delivery_id": {"1"}, "note": {"x"}})
+	for _, path := range []string{"/admin/actions/retry", "/admin/actions/resolve", "/admin/actions/replay", "/admin/actions/retry-failed", "/admin/actions/reconcile"} {
+		status, loc, _ := f.post(t, path, url.Values{"item_id": {"1"}, "delivery_id": {"1"}, "note": {"x"}, "shop": {shop}})
 		if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/login") {
 			t.Errorf("POST %s: %d %q; want 303 to the login page", path, status, loc)
 		}

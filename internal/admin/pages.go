@@ -52,6 +52,7 @@ type dashboard struct {
 	LMS       lmsState
 	// DataRequests are the privacy data requests waiting for an answer.
 	DataRequests int
+	Shops        shopAlarms
 }
 
 func (c *console) handleDashboard() http.Handler {
@@ -84,6 +85,10 @@ func (c *console) handleDashboard() http.Handler {
 		}
 		d.LMS = lmsStateOf(last, ok)
 		if d.DataRequests, err = c.DB.PendingDataRequests(ctx); err != nil {
+			c.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if d.Shops, err = c.shopAlarms(ctx, now); err != nil {
 			c.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}

@@ -25,6 +25,7 @@ func parsePages() map[string]*template.Template {
 		"withQuery":   withQuery,
 		"orderURL":    orderURL,
 		"plural":      plural,
+		"startedBy":   startedBy,
 		"count":       func(m map[enroll.ItemStatus]int64, s string) int64 { return m[enroll.ItemStatus(s)] },
 	}
 	pages := map[string]*template.Template{}
@@ -53,7 +54,7 @@ type view struct {
 func (c *console) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	v := view{User: user(r), Data: data}
 	if v.User != "" {
-		v.Flash = flash(r.URL.Query())
+		v.Flash = c.flash(r.URL.Query())
 	}
 	c.renderView(w, status, page, v)
 }
