@@ -278,7 +278,7 @@ func TestReconcileNowWithoutReconciliation(t *testing.T) {
 	if status != http.StatusUnprocessableEntity {
 		t.Errorf("reconcile: %d; want 422", status)
 	}
-	mustContain(t, body, "reconciliation is not running in this process")
+	mustContain(t, body, "in this process")
 }
 
 // TestShopPagesEscape: a shop's name, a subscription's address, a run's
