@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
@@ -91,20 +91,21 @@ type restRefundLine struct {
 }
 
 // ParseOrder reads one node of the orders connection into the order the
-// webhook parser gives for the same order, and its refunds. Errors are
+// webhook parser gives for the same order, with the orders/* webhook body
+// it reads as, and its refunds with their refunds/create bodies. Errors are
 // those of webhook.ParseShopifyOrder (webhook.ErrInvalidJSON,
 // webhook.ErrNotOrder); a refund that cannot be read is left out, as it
 // names no seat. Source is left for the caller.
-func ParseOrder(node []byte) (enroll.Order, []enroll.Refund, error) {
+func ParseOrder(node []byte) (shop.Found, error) {
 	var in gqlOrder
 	if err := json.Unmarshal(node, &in); err != nil {
 		if !json.Valid(node) {
-			return enroll.Order{}, nil, fmt.Errorf("%w: %v", webhook.ErrInvalidJSON, err)
+			return shop.Found{}, fmt.Errorf("%w: %v", webhook.ErrInvalidJSON, err)
 		}
-		return enroll.Order{}, nil, fmt.Errorf("order node is not an object: %w", webhook.ErrNotOrder)
+		return shop.Found{}, fmt.Errorf("order node is not an object: %w", webhook.ErrNotOrder)
 	}
 	if b := bytes.TrimSpace(node); len(b) == 0 || b[0] != '{' {
-		return enroll.Order{}, nil, fmt.Errorf("order node is not an object: %w", webhook.ErrNotOrder)
+		return shop.Found{}, fmt.Errorf("order node is not an object: %w", webhook.ErrNotOrder)
 	}
 	out := restOrder{
 		ID:              in.LegacyResourceID,
@@ -117,13 +118,13 @@ func ParseOrder(node []byte) (enroll.Order, []enroll.Refund, error) {
 	}
 	body, err := json.Marshal(out)
 	if err != nil {
-		return enroll.Order{}, nil, fmt.Errorf("rewrite order node: %w", webhook.ErrNotOrder)
+		return shop.Found{}, fmt.Errorf("rewrite order node: %w", webhook.ErrNotOrder)
 	}
 	order, err := webhook.ParseShopifyOrder(body)
 	if err != nil {
-		return enroll.Order{}, nil, err
+		return shop.Found{}, err
 	}
-	return order, refunds(order.ID, in.Refunds), nil
+	return shop.Found{Order: order, Body: body, Refunds: refunds(order.ID, in.Refunds)}, nil
 }
 
 // lineItems rewrites a connection's nodes into line_items. A node that is
@@ -168,8 +169,8 @@ func lineItems(raw json.RawMessage) json.RawMessage {
 }
 
 // refunds reads an order's refunds with the refunds/create parser.
-func refunds(orderID int64, raw json.RawMessage) []enroll.Refund {
-	var out []enroll.Refund
+func refunds(orderID int64, raw json.RawMessage) []shop.Refund {
+	var out []shop.Refund
 	for _, elem := range elements(raw) {
 		var r gqlRefund
 		if len(elem) == 0 || elem[0] != '{' || json.Unmarshal(elem, &r) != nil {
@@ -197,7 +198,7 @@ func refunds(orderID int64, raw json.RawMessage) []enroll.Refund {
 		if err != nil {
 			continue
 		}
-		out = append(out, refund)
+		out = append(out, shop.Refund{Refund: refund, Body: body})
 	}
 	return out
 }

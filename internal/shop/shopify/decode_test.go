@@ -23,8 +23,18 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
+// parseOrder is ParseOrder with the refunds apart, as most tests read them.
+func parseOrder(node []byte) (enroll.Order, []enroll.Refund, error) {
+	found, err := ParseOrder(node)
+	var refunds []enroll.Refund
+	for _, r := range found.Refunds {
+		refunds = append(refunds, r.Refund)
+	}
+	return found.Order, refunds, err
+}
+
 func TestParseOrder(t *testing.T) {
-	order, refunds, err := ParseOrder(readTestdata(t, "order_node.json"))
+	order, refunds, err := parseOrder(readTestdata(t, "order_node.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +62,7 @@ func TestParseOrder(t *testing.T) {
 }
 
 func TestParseOrderCancelled(t *testing.T) {
-	order, refunds, err := ParseOrder(readTestdata(t, "order_node_cancelled.json"))
+	order, refunds, err := parseOrder(readTestdata(t, "order_node_cancelled.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +77,7 @@ func TestParseOrderCancelled(t *testing.T) {
 // The GraphQL order and the webhook of the same order give the same order.
 func TestParseOrderMatchesWebhook(t *testing.T) {
 	node := readTestdata(t, "order_node.json")
-	got, _, err := ParseOrder(node)
+	got, _, err := parseOrder(node)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +110,7 @@ func TestParseOrderErrors(t *testing.T) {
 		{"a line item not an object", `{"legacyResourceId": "1", "lineItems": {"nodes": [3]}}`, webhook.ErrNotOrder},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, err := ParseOrder([]byte(tc.node)); !errors.Is(err, tc.want) {
+			if _, err := ParseOrder([]byte(tc.node)); !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}
 		})
@@ -114,7 +124,8 @@ func FuzzParseOrder(f *testing.F) {
 	f.Add([]byte(`{"legacyResourceId": 7, "lineItems": {"nodes": [{"id": "gid://shopify/LineItem/", "customAttributes": [{"key": "email", "value": 3}]}]}}`))
 	f.Add([]byte(`{"legacyResourceId": "9", "displayFinancialStatus": 1, "refunds": [{"id": 4, "refundLineItems": {"nodes": [{"lineItem": null, "quantity": "x"}]}}, 7]}`))
 	f.Fuzz(func(t *testing.T, node []byte) {
-		order, refunds, err := ParseOrder(node)
+		found, err := ParseOrder(node)
+		order := found.Order
 		if err != nil {
 			if !errors.Is(err, webhook.ErrInvalidJSON) && !errors.Is(err, webhook.ErrNotOrder) {
 				t.Errorf("error %v is neither ErrInvalidJSON nor ErrNotOrder", err)
@@ -129,7 +140,21 @@ func FuzzParseOrder(f *testing.F) {
 				t.Errorf("item %+v", it)
 			}
 		}
-		for _, r := range refunds {
+		// The body kept is the webhook body the order reads as, and each
+		// refund's the refunds/create body it reads as: a replay of them
+		// gives the same.
+		if again, err := webhook.ParseShopifyOrder(found.Body); err != nil {
+			t.Errorf("the order's body does not parse: %v", err)
+		} else if diff := cmp.Diff(order, again); diff != "" {
+			t.Errorf("the order's body reads as another order (-order +body):\n%s", diff)
+		}
+		for _, fr := range found.Refunds {
+			r := fr.Refund
+			if again, err := webhook.ParseShopifyRefund(fr.Body); err != nil {
+				t.Errorf("refund %d's body does not parse: %v", r.ID, err)
+			} else if diff := cmp.Diff(r, again); diff != "" {
+				t.Errorf("refund %d's body reads as another refund (-refund +body):\n%s", r.ID, diff)
+			}
 			if r.OrderID != order.ID {
 				t.Errorf("refund of order %d in order %d", r.OrderID, order.ID)
 			}

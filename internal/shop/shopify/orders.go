@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop"
 )
 
 // Window is how far back Shopify lets an app read orders without the
@@ -33,25 +33,6 @@ const ordersQuery = `query Orders($first: Int!, $after: String, $query: String!)
   }
 }`
 
-// Result says what a run of Orders read.
-type Result struct {
-	// Since is the start of the window read: the since asked for, or the
-	// start of Shopify's 60 days when that was earlier.
-	Since time.Time
-	// Warning is set when the window was capped, for the operator.
-	Warning string
-	Pages   int
-	Orders  int
-	Refunds int
-	// Skipped are the orders that could not be read, one error each; the
-	// other orders are read all the same.
-	Skipped []error
-	// Waits is how many times the client waited for the cost bucket to
-	// refill or for a 429's Retry-After, and Waited how long in all.
-	Waits  int
-	Waited time.Duration
-}
-
 // ordersPage is the data of one answer to ordersQuery.
 type ordersPage struct {
 	Orders *struct {
@@ -65,16 +46,16 @@ type ordersPage struct {
 
 // Orders reads every order updated since since, a page at a time, oldest
 // update first, and gives each page's orders (with Source set to the shop's
-// domain) and their refunds to page, in the order read. Without
-// ReadAllOrders, a since older than Shopify's 60 days is moved to their
-// start, and Result.Warning says so. An error of page stops the reading
-// and is returned.
-func (c *Client) Orders(ctx context.Context, since time.Time, page func([]enroll.Order, []enroll.Refund) error) (Result, error) {
-	res := Result{Since: since.UTC()}
+// domain, their webhook bodies and their refunds) to page, in the order
+// read. Without ReadAllOrders, a since older than Shopify's 60 days is
+// moved to their start, and a warning says so. An error of page stops the
+// reading and is returned.
+func (c *Client) Orders(ctx context.Context, since time.Time, page func([]shop.Found) error) (shop.Result, error) {
+	res := shop.Result{Since: since.UTC()}
 	if earliest := c.now().UTC().Add(-Window); !c.readAll && res.Since.Before(earliest) {
 		res.Since = earliest.Truncate(time.Second).Add(time.Second)
-		res.Warning = fmt.Sprintf("shop %s: orders before %s are not readable without the read_all_orders scope (Shopify keeps 60 days); reading from then instead of %s",
-			c.domain, res.Since.Format(time.RFC3339), since.UTC().Format(time.RFC3339))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("shop %s: orders before %s are not readable without the read_all_orders scope (Shopify keeps 60 days); reading from then instead of %s",
+			c.domain, res.Since.Format(time.RFC3339), since.UTC().Format(time.RFC3339)))
 	}
 	vars := map[string]any{
 		"first": c.pageSize,
@@ -82,7 +63,7 @@ func (c *Client) Orders(ctx context.Context, since time.Time, page func([]enroll
 		"query": fmt.Sprintf("updated_at:>='%s'", res.Since.Format(time.RFC3339)),
 	}
 	var st stats
-	done := func(err error) (Result, error) {
+	done := func(err error) (shop.Result, error) {
 		res.Waits, res.Waited = st.waits, st.waited
 		return res, err
 	}
@@ -96,21 +77,19 @@ func (c *Client) Orders(ctx context.Context, since time.Time, page func([]enroll
 			return done(fmt.Errorf("shopify %s: read orders page %d: the answer has no orders", c.domain, res.Pages+1))
 		}
 		res.Pages++
-		orders := make([]enroll.Order, 0, len(data.Orders.Nodes))
-		var refunds []enroll.Refund
+		orders := make([]shop.Found, 0, len(data.Orders.Nodes))
 		for i, node := range data.Orders.Nodes {
-			order, rs, err := ParseOrder(node)
+			found, err := ParseOrder(node)
 			if err != nil {
 				res.Skipped = append(res.Skipped, fmt.Errorf("order %d of page %d: %w", i+1, res.Pages, err))
 				continue
 			}
-			order.Source = c.domain
-			orders = append(orders, order)
-			refunds = append(refunds, rs...)
+			found.Order.Source = c.domain
+			orders = append(orders, found)
+			res.Refunds += len(found.Refunds)
 		}
 		res.Orders += len(orders)
-		res.Refunds += len(refunds)
-		if err := page(orders, refunds); err != nil {
+		if err := page(orders); err != nil {
 			return done(err)
 		}
 		info := data.Orders.PageInfo

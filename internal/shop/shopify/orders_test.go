@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	shopapi "github.com/openedx-webhook-receiver/webhook-receiver/internal/shop"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/shopify"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/shopifytest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
@@ -58,13 +59,19 @@ func newClient(t *testing.T, shop *shopifytest.Shop, change func(*shopify.Option
 }
 
 // read reads every order updated since since, page by page.
-func read(t *testing.T, c *shopify.Client, since time.Time) ([][]enroll.Order, []enroll.Refund, shopify.Result) {
+func read(t *testing.T, c *shopify.Client, since time.Time) ([][]enroll.Order, []enroll.Refund, shopapi.Result) {
 	t.Helper()
 	var pages [][]enroll.Order
 	var refunds []enroll.Refund
-	res, err := c.Orders(t.Context(), since, func(orders []enroll.Order, rs []enroll.Refund) error {
+	res, err := c.Orders(t.Context(), since, func(found []shopapi.Found) error {
+		var orders []enroll.Order
+		for _, f := range found {
+			orders = append(orders, f.Order)
+			for _, r := range f.Refunds {
+				refunds = append(refunds, r.Refund)
+			}
+		}
 		pages = append(pages, orders)
-		refunds = append(refunds, rs...)
 		return nil
 	})
 	if err != nil {
@@ -149,7 +156,7 @@ func TestOrdersChangedSince(t *testing.T) {
 	c, _ := newClient(t, shop, nil)
 	pages, refunds, res := read(t, c, start)
 	got := flatten(pages)
-	if res.Warning != "" || !res.Since.Equal(start.UTC()) {
+	if len(res.Warnings) != 0 || !res.Since.Equal(start.UTC()) {
 		t.Errorf("result %+v: want since %s without a warning", res, start)
 	}
 	want := []enroll.Order{fromWebhook(t, shop, paid.ID), fromWebhook(t, shop, added[3].ID), fromWebhook(t, shop, cancelled.ID)}
@@ -179,8 +186,8 @@ func TestOrdersSixtyDays(t *testing.T) {
 	t.Run("capped", func(t *testing.T) {
 		c, _ := newClient(t, shop, nil)
 		pages, _, res := read(t, c, since)
-		if res.Warning == "" || !strings.Contains(res.Warning, "read_all_orders") {
-			t.Errorf("warning %q: want one naming read_all_orders", res.Warning)
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "read_all_orders") {
+			t.Errorf("warnings %q: want one naming read_all_orders", res.Warnings)
 		}
 		if earliest := now.Add(-shopify.Window); res.Since.Before(earliest) || res.Since.After(earliest.Add(time.Minute)) {
 			t.Errorf("read since %s, want the start of the 60 days, %s", res.Since, earliest)
@@ -195,7 +202,7 @@ func TestOrdersSixtyDays(t *testing.T) {
 		c, _ := newClient(t, shop, func(o *shopify.Options) { o.ReadAllOrders = true })
 		pages, _, res := read(t, c, since)
 		got := flatten(pages)
-		if res.Warning != "" || !res.Since.Equal(since.UTC()) || len(got) != 2 || got[0].ID != recent.ID || got[1].ID != old.ID {
+		if len(res.Warnings) != 0 || !res.Since.Equal(since.UTC()) || len(got) != 2 || got[0].ID != recent.ID || got[1].ID != old.ID {
 			t.Errorf("result %+v, orders %+v: want both orders since %s without a warning", res, got, since)
 		}
 	})
@@ -244,7 +251,7 @@ func TestOrdersThrottledRealClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error { return nil })
+	res, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]shopapi.Found) error { return nil })
 	if err != nil || res.Orders != 30 || res.Waits == 0 {
 		t.Errorf("result %+v, %v: want 30 orders after waiting for the bucket", res, err)
 	}
@@ -266,7 +273,7 @@ func TestOrders429(t *testing.T) {
 	t.Run("attempts run out", func(t *testing.T) {
 		shop.Answer429(5, time.Second)
 		c, _ := newClient(t, shop, func(o *shopify.Options) { o.MaxAttempts = 3 })
-		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error { return nil })
+		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]shopapi.Found) error { return nil })
 		if !errors.Is(err, shopify.ErrThrottled) || !strings.Contains(err.Error(), "3 attempts") {
 			t.Errorf("error %v: want ErrThrottled after 3 attempts", err)
 		}
@@ -278,7 +285,7 @@ func TestOrdersUnauthorized(t *testing.T) {
 	addOrders(shop, 1)
 	for _, token := range []string{"", "shpat_wrong_secret_value"} {
 		c, _ := newClient(t, shop, func(o *shopify.Options) { o.Token = token })
-		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error {
+		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]shopapi.Found) error {
 			t.Error("a page without the token")
 			return nil
 		})
@@ -303,7 +310,7 @@ func TestOrdersStops(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		pages := 0
-		_, err := c.Orders(ctx, shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error {
+		_, err := c.Orders(ctx, shop.Now().Add(-time.Hour), func([]shopapi.Found) error {
 			pages++
 			cancel()
 			return nil
@@ -314,7 +321,7 @@ func TestOrdersStops(t *testing.T) {
 	})
 	t.Run("page error", func(t *testing.T) {
 		stop := errors.New("stop")
-		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error { return stop })
+		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]shopapi.Found) error { return stop })
 		if !errors.Is(err, stop) {
 			t.Errorf("error %v, want the page's", err)
 		}
@@ -350,7 +357,7 @@ func TestOrdersServerErrors(t *testing.T) {
 	t.Run("attempts run out", func(t *testing.T) {
 		shop.Fail(5, http.StatusServiceUnavailable)
 		c, _ := newClient(t, shop, func(o *shopify.Options) { o.MaxAttempts = 2 })
-		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]enroll.Order, []enroll.Refund) error { return nil })
+		_, err := c.Orders(t.Context(), shop.Now().Add(-time.Hour), func([]shopapi.Found) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "2 attempts") {
 			t.Errorf("error %v: want the 503 after 2 attempts", err)
 		}

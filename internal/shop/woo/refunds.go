@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop"
 )
 
 // Refunds returns an order's refunds with the order lines each refunded
 // and how many seats, read from /orders/<id>/refunds. The order webhook
 // only holds refund totals; this is where a partial refund names its lines.
-func (c *Client) Refunds(ctx context.Context, orderID int64) ([]enroll.Refund, error) {
+// Each refund comes with its REST JSON.
+func (c *Client) Refunds(ctx context.Context, orderID int64) ([]shop.Refund, error) {
 	op := fmt.Sprintf("list refunds of order %d", orderID)
-	var refunds []enroll.Refund
+	var refunds []shop.Refund
 	err := c.pages(ctx, op, "/orders/"+strconv.FormatInt(orderID, 10)+"/refunds", url.Values{},
 		func(page int, body []byte) (int, error) {
 			rs, n, err := parseRefunds(orderID, body)
@@ -56,18 +59,22 @@ type wooMeta struct {
 // same order line are added up. An element that is not a refund object is
 // skipped. Only an answer that is not a list is an error.
 func ParseRefunds(orderID int64, body []byte) ([]enroll.Refund, error) {
-	refunds, _, err := parseRefunds(orderID, body)
+	found, _, err := parseRefunds(orderID, body)
+	var refunds []enroll.Refund
+	for _, r := range found {
+		refunds = append(refunds, r.Refund)
+	}
 	return refunds, err
 }
 
-// parseRefunds is ParseRefunds, also returning how many elements the page
-// had, for paging.
-func parseRefunds(orderID int64, body []byte) ([]enroll.Refund, int, error) {
+// parseRefunds is ParseRefunds with each refund's JSON, also returning how
+// many elements the page had, for paging.
+func parseRefunds(orderID int64, body []byte) ([]shop.Refund, int, error) {
 	elems, err := elements(body)
 	if err != nil {
 		return nil, 0, err
 	}
-	var refunds []enroll.Refund
+	var refunds []shop.Refund
 	for _, raw := range elems {
 		var in wooRefund
 		if raw[0] != '{' || json.Unmarshal(raw, &in) != nil {
@@ -94,7 +101,7 @@ func parseRefunds(orderID int64, body []byte) ([]enroll.Refund, int, error) {
 			index[itemID] = len(r.Lines)
 			r.Lines = append(r.Lines, enroll.RefundLine{LineItemID: itemID, Quantity: n})
 		}
-		refunds = append(refunds, r)
+		refunds = append(refunds, shop.Refund{Refund: r, Body: slices.Clone([]byte(raw))})
 	}
 	return refunds, len(elems), nil
 }

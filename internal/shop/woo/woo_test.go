@@ -14,8 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	shopapi "github.com/openedx-webhook-receiver/webhook-receiver/internal/shop"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/woo"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/wootest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
 
 func newClient(t *testing.T, shop *wootest.Shop, edit ...func(*woo.Options)) *woo.Client {
@@ -32,16 +34,30 @@ func newClient(t *testing.T, shop *wootest.Shop, edit ...func(*woo.Options)) *wo
 	return c
 }
 
-// readOrders reads every order changed since, in the order they came.
+// readOrders reads every order changed since, in the order they came, and
+// returns them with the warnings and the orders skipped. Each order's body
+// is the webhook body it reads as.
 func readOrders(t *testing.T, c *woo.Client, since time.Time) ([]enroll.Order, []string) {
 	t.Helper()
 	var all []enroll.Order
-	warnings, err := c.Orders(t.Context(), since, func(page []enroll.Order) error {
-		all = append(all, page...)
+	res, err := c.Orders(t.Context(), since, func(page []shopapi.Found) error {
+		for _, f := range page {
+			again, err := webhook.ParseWooCommerceOrder(f.Body)
+			if err != nil {
+				t.Errorf("order %d: its body does not parse: %v", f.Order.ID, err)
+			} else if diff := cmp.Diff(f.Order, again); diff != "" {
+				t.Errorf("order %d: its body reads as another order (-order +body):\n%s", f.Order.ID, diff)
+			}
+			all = append(all, f.Order)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	warnings := res.Warnings
+	for _, err := range res.Skipped {
+		warnings = append(warnings, err.Error())
 	}
 	return all, warnings
 }
@@ -209,7 +225,7 @@ func TestOrdersStopsWhenPageFails(t *testing.T) {
 		shop.AddOrder(wootest.NewOrder{Email: "a@example.com", Lines: []wootest.Line{{SKU: "A"}}})
 	}
 	stop := errors.New("store down")
-	_, err := newClient(t, shop).Orders(t.Context(), time.Time{}, func([]enroll.Order) error { return stop })
+	_, err := newClient(t, shop).Orders(t.Context(), time.Time{}, func([]shopapi.Found) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Errorf("error %v, want the page's", err)
 	}
@@ -229,9 +245,16 @@ func TestRefundsNameTheRefundedLines(t *testing.T) {
 	second := shop.Refund(id, map[int64]int{lines[1]: 1})
 	c := newClient(t, shop)
 
-	got, err := c.Refunds(t.Context(), id)
+	found, err := c.Refunds(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var got []enroll.Refund
+	for _, r := range found {
+		if again, err := woo.ParseRefunds(id, append(append([]byte("["), r.Body...), ']')); err != nil || len(again) != 1 || !cmp.Equal(again[0], r.Refund) {
+			t.Errorf("refund %d: its body reads as %+v (%v)", r.Refund.ID, again, err)
+		}
+		got = append(got, r.Refund)
 	}
 	want := []enroll.Refund{
 		{ID: second, OrderID: id, At: shop.Now(), Lines: []enroll.RefundLine{{LineItemID: lines[1], Quantity: 1}}},
