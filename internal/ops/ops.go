@@ -35,11 +35,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ingest"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/woo"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/webhook"
 )
@@ -174,7 +177,7 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		if !ok {
 			return store.SaveResult{}, refuse("replay delivery %d: Shopify shop %q is not configured any more", deliveryID, d.Source)
 		}
-		if a, err = replayShopify(headers.Get("X-Shopify-Topic"), d.Body, shop); err != nil {
+		if a, err = replayShopify(o.Config, shop, headers.Get("X-Shopify-Topic"), d.Body); err != nil {
 			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
 	case enroll.WooCommerce:
@@ -182,19 +185,15 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 		if !ok {
 			return store.SaveResult{}, refuse("replay delivery %d: WooCommerce site %q is not configured any more", deliveryID, d.Source)
 		}
-		order, err := webhook.ParseWooCommerceOrder(d.Body)
-		if err != nil {
+		if a, err = replayWooCommerce(o.Config, site, headers, d); err != nil {
 			return store.SaveResult{}, refuse("replay delivery %d: %w", deliveryID, err)
 		}
-		if site.RefusesUnpaid(order) {
-			return store.SaveResult{}, refuse("replay delivery %d: order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", deliveryID, order.ID, d.Source)
-		}
-		a = store.Accepted{Order: order, AwaitingPayment: site.AwaitsPayment(order), UnenrollOnRefund: site.UnenrollOnRefund}
 	default:
 		return store.SaveResult{}, refuse("replay delivery %d: unknown platform %q", deliveryID, d.Platform)
 	}
+	// A replay is processed anew: it is no copy of the delivery replayed.
+	a.Keys = nil
 	a.Order.Source = d.Source
-	o.Config.ApplyCourses(a.Order.Items)
 	actor = strings.TrimSpace(actor)
 	a.Delivery = store.Delivery{ReceivedAt: o.now(), Platform: d.Platform, Source: d.Source, Path: d.Path,
 		Headers: headers, Body: d.Body, Status: http.StatusOK,
@@ -215,30 +214,55 @@ func (o *Ops) Replay(ctx context.Context, actor string, deliveryID int64) (store
 
 // replayShopify reads a stored Shopify delivery of a topic as the
 // webhook endpoint of that topic does (see internal/server): a refund, or
-// a snapshot of the order, paid by orders/paid, cancelled by
-// orders/cancelled. A delivery stored without its topic is an
-// orders/create, the only topic once handled.
-func replayShopify(topic string, body []byte, shop config.Shop) (store.Accepted, error) {
-	if topic == "refunds/create" {
+// a snapshot of the order, with the rules of package ingest. A delivery
+// stored without its topic is an orders/create, the only topic once
+// handled.
+func replayShopify(cfg config.Config, shop config.Shop, topic string, body []byte) (store.Accepted, error) {
+	if topic == ingest.RefundsCreate {
 		refund, err := webhook.ParseShopifyRefund(body)
 		if err != nil {
 			return store.Accepted{}, err
 		}
-		return store.Accepted{Order: enroll.Order{Platform: enroll.Shopify, ID: refund.OrderID}, Refund: &refund,
-			UnenrollOnRefund: shop.UnenrollOnRefund}, nil
+		return ingest.ShopifyRefund(shop, refund), nil
 	}
-	switch topic {
-	case "", "orders/create", "orders/paid", "orders/cancelled":
-	default:
-		return store.Accepted{}, fmt.Errorf("topic %q is not an order's", topic)
+	if _, err := ingest.ShopifyOrder(cfg, shop, topic, enroll.Order{}); err != nil {
+		return store.Accepted{}, err // not an order's topic: not worth parsing
 	}
 	order, err := webhook.ParseShopifyOrder(body)
 	if err != nil {
 		return store.Accepted{}, err
 	}
-	order.Cancelled = order.Cancelled || topic == "orders/cancelled"
-	return store.Accepted{Order: order, AwaitingPayment: topic != "orders/paid" && shop.AwaitsPayment(order.ShopStatus),
-		UnenrollOnRefund: shop.UnenrollOnRefund}, nil
+	return ingest.ShopifyOrder(cfg, shop, topic, order)
+}
+
+// WooRefundHeader names, in the headers stored with a WooCommerce refund
+// that reconciliation read from the site's API, the order refunded: the
+// REST refund does not say.
+const WooRefundHeader = "X-Reconciled-Refund-Of"
+
+// replayWooCommerce reads a stored WooCommerce delivery: an order, as its
+// webhooks send it, or a refund reconciliation read from the site's API.
+func replayWooCommerce(cfg config.Config, site config.Site, headers http.Header, d store.DeliveryRecord) (store.Accepted, error) {
+	if headers.Get(WooRefundHeader) != "" {
+		orderID, err := strconv.ParseInt(headers.Get(WooRefundHeader), 10, 64)
+		if err != nil {
+			return store.Accepted{}, fmt.Errorf("refund of order %q: not an order id", headers.Get(WooRefundHeader))
+		}
+		refunds, err := woo.ParseRefunds(orderID, append(append([]byte("["), d.Body...), ']'))
+		if err != nil || len(refunds) != 1 {
+			return store.Accepted{}, fmt.Errorf("refund of order %d: not a refund", orderID)
+		}
+		return ingest.WooCommerceRefund(site, refunds[0]), nil
+	}
+	order, err := webhook.ParseWooCommerceOrder(d.Body)
+	if err != nil {
+		return store.Accepted{}, err
+	}
+	a, err := ingest.WooCommerceOrder(cfg, site, order)
+	if errors.Is(err, ingest.ErrUnpaid) {
+		return store.Accepted{}, fmt.Errorf("order %d is not paid and %s requires payment: it is enrolled when the shop sends it paid", order.ID, d.Source)
+	}
+	return a, err
 }
 
 // OrdersOfShop keeps the orders of the named platform and shop; an empty

@@ -1,14 +1,13 @@
 package server
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ingest"
 )
 
 // credentialWords mark a header whose value is a credential, by its name
@@ -84,36 +83,9 @@ func operatorHeader(name string) bool {
 	return strings.HasPrefix(name, "X-Shopify-") || strings.HasPrefix(name, "X-Wc-")
 }
 
-// printable returns s for storing and showing although nobody vouches for
-// it: control characters, invisible formatting characters and bytes that
-// are not UTF-8 escaped as \xNN or \uNNNN, cut to at most max bytes (and an
-// ellipsis).
-func printable(s string, max int) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, width := utf8.DecodeRuneInString(s[i:])
-		var piece string
-		switch {
-		case r == utf8.RuneError && width == 1:
-			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case r == '\\':
-			piece = `\\`
-		case unicode.IsPrint(r):
-			piece = s[i : i+width]
-		case r < 0x100:
-			piece = fmt.Sprintf(`\x%02x`, r)
-		default:
-			piece = fmt.Sprintf(`\u%04x`, r)
-		}
-		if b.Len()+len(piece) > max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteString(piece)
-		i += width
-	}
-	return b.String()
-}
+// printable is ingest.Printable : a value sent by anyone, made safe to
+// store and show.
+func printable(s string, max int) string { return ingest.Printable(s, max) }
 
 // ClientIP is the peer address, or, when the peer is a trusted proxy, the
 // nearest address in X-Forwarded-For that is not itself a trusted proxy.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ingest"
 )
 
 const shopifyTopicHeader = "X-Shopify-Topic"
@@ -22,10 +23,10 @@ type shopifyTopic struct {
 func (k *intake) shopifyTopics() map[string]shopifyTopic {
 	return map[string]shopifyTopic{
 		// The order's life (lifecycle.go).
-		"orders/create":    {handle: k.shopifyOrder(orderCreated)},
-		"orders/paid":      {handle: k.shopifyOrder(orderPaid)},
-		"orders/cancelled": {handle: k.shopifyOrder(orderCancelled)},
-		"refunds/create":   {handle: k.shopifyRefund},
+		ingest.OrdersCreate:    {handle: k.shopifyOrder(ingest.OrdersCreate)},
+		ingest.OrdersPaid:      {handle: k.shopifyOrder(ingest.OrdersPaid)},
+		ingest.OrdersCancelled: {handle: k.shopifyOrder(ingest.OrdersCancelled)},
+		ingest.RefundsCreate:   {handle: k.shopifyRefund},
 		// Privacy (privacy.go).
 		"customers/redact":       {compliance: true, handle: k.shopifyCustomersRedact},
 		"shop/redact":            {compliance: true, handle: k.shopifyShopRedact},

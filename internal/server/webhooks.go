@@ -80,7 +80,7 @@ func (k *intake) wooCommerceOrder() http.Handler {
 		if err != nil {
 			return reject(http.StatusBadRequest, badJSON, err.Error())
 		}
-		a, refused := wooCommerceOrder(order, site)
+		a, refused := k.wooAccepted(order, site)
 		if refused.status != 0 {
 			return refused
 		}
@@ -299,7 +299,6 @@ func (in *incoming) accept(a store.Accepted) answer {
 	o := a.Order
 	ctx, cancel := context.WithTimeout(in.r.Context(), storeWait)
 	defer cancel()
-	in.d.Config.ApplyCourses(a.Order.Items)
 	res, err := in.d.Writer.SaveAccepted(ctx, a)
 	if err != nil {
 		in.d.Logger.Error("webhook not stored", "platform", o.Platform, "order_id", o.ID, "error", err)
