@@ -274,3 +274,90 @@ func (db *DB) Outages(ctx context.Context, since time.Time) ([]Outage, error) {
 	}
 	return os, nil
 }
+
+// StoredOrder is what the store holds of a shop's order, for comparing it
+// with what the shop's API says of it now.
+type StoredOrder struct {
+	ID         int64 // the store's id
+	ExternalID int64 // the shop's order id
+	Status     enroll.OrderStatus
+	// Snapshot is the latest snapshot applied (At zero when none had a
+	// time, or none was applied: an order first known by a refund).
+	Snapshot enroll.Snapshot
+	Redacted bool
+	Items    []StoredItem
+	// Refunds are the shop's ids of the refunds stored.
+	Refunds []int64
+}
+
+// AwaitingPayment reports whether the order waits for payment: its items
+// are created when a snapshot shows it paid.
+func (o StoredOrder) AwaitingPayment() bool { return o.Status == enroll.OrderAwaitingPayment }
+
+// StoredItem is one of a stored order's learners.
+type StoredItem struct {
+	LineItemID int64
+	SKU, Email string
+}
+
+// StoredOrders returns the stored orders of a shop among the shop's order
+// ids given, by the shop's id; ids not stored are left out. It reads one
+// moment of the store, with a query for each of orders, items and refunds.
+func (db *DB) StoredOrders(ctx context.Context, platform enroll.Platform, source string, ids []int64) (map[int64]StoredOrder, error) {
+	out := make(map[int64]StoredOrder, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := db.inSnapshot(ctx, func(tx *sql.Tx) error {
+		var p params
+		orders, err := queryRows(ctx, tx, func(o *StoredOrder) []any {
+			return []any{&o.ID, &o.ExternalID, &o.Status, nullTime{&o.Snapshot.At}, &o.Snapshot.ShopStatus,
+				&o.Snapshot.Cancelled, &o.Snapshot.Refunded, &o.Snapshot.PartialRefund, &o.Redacted}
+		}, `SELECT id, external_id, status, snapshot_at, shop_status, cancelled, refunded, partial_refund,
+			redacted_at IS NOT NULL FROM orders WHERE platform = `+p.add(platform)+` AND source = `+p.add(source)+
+			` AND external_id IN (`+p.list(ids)+`)`, p.args...)
+		if err != nil || len(orders) == 0 {
+			return err
+		}
+		byID := make(map[int64]*StoredOrder, len(orders))
+		internal := make([]int64, len(orders))
+		for i := range orders {
+			byID[orders[i].ID] = &orders[i]
+			internal[i] = orders[i].ID
+		}
+		type item struct {
+			order int64
+			StoredItem
+		}
+		var q params
+		items, err := queryRows(ctx, tx, func(it *item) []any {
+			return []any{&it.order, &it.LineItemID, &it.SKU, &it.Email}
+		}, `SELECT order_id, line_item_id, sku, email FROM items WHERE order_id IN (`+q.list(internal)+`) ORDER BY id`, q.args...)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			o := byID[it.order]
+			o.Items = append(o.Items, it.StoredItem)
+		}
+		type refund struct{ order, external int64 }
+		var r params
+		refunds, err := queryRows(ctx, tx, func(rf *refund) []any { return []any{&rf.order, &rf.external} },
+			`SELECT DISTINCT order_id, external_id FROM refunds WHERE order_id IN (`+r.list(internal)+`) ORDER BY order_id, external_id`, r.args...)
+		if err != nil {
+			return err
+		}
+		for _, rf := range refunds {
+			o := byID[rf.order]
+			o.Refunds = append(o.Refunds, rf.external)
+		}
+		for _, o := range orders {
+			out[o.ExternalID] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stored orders of %s: %w", source, err)
+	}
+	return out, nil
+}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -95,6 +97,58 @@ func TestShopChecksAndOutages(t *testing.T) {
 		checks, _ = db.ShopChecks(ctx)
 		if !checks[0].Webhooks[1].Up || !checks[0].Webhooks[1].DownSince.IsZero() {
 			t.Errorf("repaired webhook = %+v", checks[0].Webhooks[1])
+		}
+	})
+}
+
+// StoredOrders reads a shop's orders among the ids asked, with their last
+// snapshot, items and refunds; other shops' orders and ids not stored are
+// left out.
+func TestStoredOrders(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		noop := func(context.Context, *sql.Tx, [][]int64) error { return nil }
+		at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		save := func(a store.Accepted) {
+			t.Helper()
+			a.Delivery = store.Delivery{ReceivedAt: at, Platform: a.Order.Platform, Source: a.Order.Source, Path: "reconcile", Status: 200}
+			if _, err := db.SaveAccepted(ctx, a, noop); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const shop = "a.myshopify.com"
+		order := func(id int64, status string, awaiting bool) store.Accepted {
+			return store.Accepted{AwaitingPayment: awaiting, Order: enroll.Order{Platform: enroll.Shopify, Source: shop, ID: id, Paid: true,
+				Items:    []enroll.Item{{LineItemID: 11, SKU: "course-v1:A+B+C", Email: "a@example.com"}, {LineItemID: 12, SKU: "course-v1:A+B+D", Email: "b@example.com"}},
+				Snapshot: enroll.Snapshot{At: at, ShopStatus: status}}}
+		}
+		save(order(1, "paid", false))
+		save(order(2, "pending", true))
+		other := order(3, "paid", false)
+		other.Order.Source = "b.myshopify.com"
+		save(other)
+		save(store.Accepted{Order: enroll.Order{Platform: enroll.Shopify, Source: shop, ID: 1},
+			Refund: &enroll.Refund{ID: 91, OrderID: 1, Lines: []enroll.RefundLine{{LineItemID: 11, Quantity: 1}}}})
+		save(store.Accepted{Order: enroll.Order{Platform: enroll.Shopify, Source: shop, ID: 4},
+			Refund: &enroll.Refund{ID: 92, OrderID: 4, Lines: []enroll.RefundLine{{LineItemID: 11, Quantity: 1}}}})
+
+		got, err := db.StoredOrders(ctx, enroll.Shopify, shop, []int64{1, 2, 3, 4, 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("orders %v, want 1, 2 and 4", slices.Collect(maps.Keys(got)))
+		}
+		one := got[1]
+		if one.AwaitingPayment() || !one.Snapshot.At.Equal(at) || one.Snapshot.ShopStatus != "paid" || len(one.Items) != 2 ||
+			one.Items[1] != (store.StoredItem{LineItemID: 12, SKU: "course-v1:A+B+D", Email: "b@example.com"}) || !slices.Equal(one.Refunds, []int64{91}) {
+			t.Errorf("order 1: %+v", one)
+		}
+		if two := got[2]; !two.AwaitingPayment() || len(two.Items) != 0 || two.Snapshot.ShopStatus != "pending" {
+			t.Errorf("order 2: %+v", two)
+		}
+		if four := got[4]; !four.Snapshot.At.IsZero() || !slices.Equal(four.Refunds, []int64{92}) {
+			t.Errorf("order 4, known by its refund only: %+v", four)
 		}
 	})
 }
