@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -141,42 +142,87 @@ type shopifyAction func(ctx context.Context, c *shopify.Client, s config.Shop, o
 type wooAction func(ctx context.Context, c *woo.Client, s config.Site, opts ShopsOptions, r *ShopReport) error
 
 func eachShop(ctx context.Context, cfg config.Config, opts ShopsOptions, onShopify shopifyAction, onWoo wooAction) ([]ShopReport, error) {
-	var reports []ShopReport
-	for _, s := range cfg.Shopify {
-		if opts.Shop != "" && !enroll.SameSource(enroll.Shopify, s.Domain, opts.Shop) {
-			continue
-		}
-		r := ShopReport{Platform: enroll.Shopify, Shop: s.Domain}
-		if !s.HasAPI() {
-			r.Skipped = "no api_token or client_id: skipped"
-		} else if c, err := shopify.New(shopify.Options{Domain: s.Domain, Token: s.APIToken.Value(),
-			ClientID: s.ClientID, ClientSecret: s.ClientSecret.Value(),
-			APIVersion: s.APIVersion, HTTPClient: opts.HTTPClient}); err != nil {
-			r.Err = err
-		} else {
-			r.Err = onShopify(ctx, c, s, opts, &r)
+	shops, err := apiShops(cfg, opts.Shop, clientOptions{http: opts.HTTPClient})
+	if err != nil {
+		return nil, err
+	}
+	reports := make([]ShopReport, 0, len(shops))
+	for _, s := range shops {
+		r := ShopReport{Platform: s.platform, Shop: s.name, Skipped: s.skipped, Err: s.err}
+		switch {
+		case s.skipped != "" || s.err != nil:
+		case s.shopify != nil:
+			r.Err = onShopify(ctx, s.shopify, s.shop, opts, &r)
+		default:
+			r.Err = onWoo(ctx, s.woo, s.site, opts, &r)
 		}
 		reports = append(reports, r)
-	}
-	for _, s := range cfg.WooCommerce {
-		if opts.Shop != "" && !enroll.SameSource(enroll.WooCommerce, s.Source, opts.Shop) {
-			continue
-		}
-		r := ShopReport{Platform: enroll.WooCommerce, Shop: s.Source}
-		if !s.HasAPI() {
-			r.Skipped = "no consumer_key: skipped"
-		} else if c, err := woo.New(woo.Options{BaseURL: s.Source, ConsumerKey: s.ConsumerKey.Value(),
-			ConsumerSecret: s.ConsumerSecret.Value(), HTTPClient: opts.HTTPClient}); err != nil {
-			r.Err = err
-		} else {
-			r.Err = onWoo(ctx, c, s, opts, &r)
-		}
-		reports = append(reports, r)
-	}
-	if opts.Shop != "" && len(reports) == 0 {
-		return nil, refuse("no Shopify shop or WooCommerce site %q is configured", opts.Shop)
 	}
 	return reports, nil
+}
+
+// apiShop is a configured shop or site, with a client of its API when it
+// has credentials.
+type apiShop struct {
+	platform enroll.Platform
+	name     string // the shop domain or site URL, as configured
+	shop     config.Shop
+	site     config.Site
+	shopify  *shopify.Client
+	woo      *woo.Client
+	// skipped says why the shop has no client (no credentials), or is "".
+	skipped string
+	// err is why its client could not be made.
+	err error
+}
+
+// clientOptions are what the shops' clients are made with beyond the
+// configuration.
+type clientOptions struct {
+	// http calls the APIs; a client with a 30-second timeout when nil.
+	http *http.Client
+	// now and sleep are the Shopify client's clock and waits (nil: the
+	// real ones).
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// apiShops returns every configured shop and site (or the one only names)
+// with a client of its API: Shopify shops first, in the order configured.
+// A shop named that is not configured is refused.
+func apiShops(cfg config.Config, only string, co clientOptions) ([]apiShop, error) {
+	var out []apiShop
+	for _, s := range cfg.Shopify {
+		if only != "" && !enroll.SameSource(enroll.Shopify, s.Domain, only) {
+			continue
+		}
+		a := apiShop{platform: enroll.Shopify, name: s.Domain, shop: s}
+		if !s.HasAPI() {
+			a.skipped = "no api_token or client_id: skipped"
+		} else {
+			a.shopify, a.err = shopify.New(shopify.Options{Domain: s.Domain, Token: s.APIToken.Value(),
+				ClientID: s.ClientID, ClientSecret: s.ClientSecret.Value(),
+				APIVersion: s.APIVersion, HTTPClient: co.http, Now: co.now, Sleep: co.sleep})
+		}
+		out = append(out, a)
+	}
+	for _, s := range cfg.WooCommerce {
+		if only != "" && !enroll.SameSource(enroll.WooCommerce, s.Source, only) {
+			continue
+		}
+		a := apiShop{platform: enroll.WooCommerce, name: s.Source, site: s}
+		if !s.HasAPI() {
+			a.skipped = "no consumer_key: skipped"
+		} else {
+			a.woo, a.err = woo.New(woo.Options{BaseURL: s.Source, ConsumerKey: s.ConsumerKey.Value(),
+				ConsumerSecret: s.ConsumerSecret.Value(), HTTPClient: co.http})
+		}
+		out = append(out, a)
+	}
+	if only != "" && len(out) == 0 {
+		return nil, refuse("no Shopify shop or WooCommerce site %q is configured", only)
+	}
+	return out, nil
 }
 
 // ours picks, among the addresses of a topic's subscriptions, the one at
