@@ -36,6 +36,7 @@ Commands:
   deliveries  list and replay webhook deliveries: deliveries list|replay
   privacy   personal data: privacy export|redact|requests|answer
   shops     the shops' webhook subscriptions, through their APIs: shops subscribe|status
+  reconcile  store the orders the webhooks did not bring, read from the shops' APIs
   purge     drop the raw bodies of old deliveries of finished orders and of rejected ones
   hash-password  print a bcrypt hash of a password read from standard input
   send-test  send one signed sample order to a running service
@@ -111,6 +112,8 @@ func dispatch(ctx context.Context, env *environment, prog, cmd string, rest []st
 		return privacy(ctx, env, rest)
 	case "shops":
 		return shops(ctx, env, rest)
+	case "reconcile":
+		return reconcile(ctx, env, rest)
 	case "purge":
 		return purge(ctx, env, rest)
 	case "hash-password":

@@ -32,6 +32,7 @@ package ops
 //     its error, and the others are reconciled all the same.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,8 +75,9 @@ const (
 type ReconcileOptions struct {
 	// Shop, when set, limits it to the shop domain or site URL it names.
 	Shop string
-	// Since is the start of the window read; Now less DefaultLookback when
-	// zero. Shopify reads at most its last 60 days (a warning says so).
+	// Since is the start of the window read; when zero, Now less the
+	// configured lookback (WEBHOOK_RECEIVER_RECONCILE_LOOKBACK), or
+	// DefaultLookback. Shopify reads at most its last 60 days (a warning says so).
 	Since time.Time
 	// DryRun reads and compares, and stores nothing but the record of the
 	// run.
@@ -146,7 +148,7 @@ func (o *Ops) Reconcile(ctx context.Context, opts ReconcileOptions) ([]Reconcile
 	now := o.now()
 	since := opts.Since
 	if since.IsZero() {
-		since = now.Add(-DefaultLookback)
+		since = now.Add(-cmp.Or(o.Config.ReconcileLookback, DefaultLookback))
 	}
 	if since.After(now) {
 		return nil, refuse("reconcile: the window starts at %s, in the future", since.UTC().Format(time.RFC3339))
