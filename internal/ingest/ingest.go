@@ -53,10 +53,8 @@ var ErrUnpaid = errors.New("order is not paid")
 // one. An order read as it is now (OrdersUpdated) that was refunded was
 // paid: it awaits no payment. Keys are left to the caller.
 func ShopifyOrder(cfg config.Config, shop config.Shop, topic string, order enroll.Order) (store.Accepted, error) {
-	switch topic {
-	case "", OrdersCreate, OrdersPaid, OrdersCancelled, OrdersUpdated:
-	default:
-		return store.Accepted{}, fmt.Errorf("topic %q %w", topic, ErrNotOrderTopic)
+	if err := ShopifyOrderTopic(topic); err != nil {
+		return store.Accepted{}, err
 	}
 	if topic == OrdersCancelled {
 		order.Cancelled = true
@@ -67,6 +65,16 @@ func ShopifyOrder(cfg config.Config, shop config.Shop, topic string, order enrol
 	}
 	cfg.ApplyCourses(order.Items)
 	return store.Accepted{Order: order, AwaitingPayment: awaiting, UnenrollOnRefund: shop.UnenrollOnRefund}, nil
+}
+
+// ShopifyOrderTopic returns ErrNotOrderTopic for a Shopify topic whose
+// payload is not an order, and nil for one whose payload is.
+func ShopifyOrderTopic(topic string) error {
+	switch topic {
+	case "", OrdersCreate, OrdersPaid, OrdersCancelled, OrdersUpdated:
+		return nil
+	}
+	return fmt.Errorf("topic %q %w", topic, ErrNotOrderTopic)
 }
 
 // refundedStatus reports whether a Shopify financial status says money

@@ -17,6 +17,9 @@
 //     (enroll.ErrConflict).
 //   - Replay: a stored, authenticated delivery is processed again with
 //     today's configuration (ErrNoBody otherwise).
+//   - Reconcile: the orders a shop's API shows that the store lacks are
+//     stored through the webhooks' ingest path (reconcile.go); SubscribeShops
+//     and ShopsStatus: the shops' webhook subscriptions (shops.go).
 //   - ImportDjango: the Django app's orders and items are copied here, each
 //     item in the status DjangoItemStatus gives it (importdjango.go).
 //   - Export, Redact, AnswerDataRequest and Purge: personal data and the
@@ -225,8 +228,8 @@ func replayShopify(cfg config.Config, shop config.Shop, topic string, body []byt
 		}
 		return ingest.ShopifyRefund(shop, refund), nil
 	}
-	if _, err := ingest.ShopifyOrder(cfg, shop, topic, enroll.Order{}); err != nil {
-		return store.Accepted{}, err // not an order's topic: not worth parsing
+	if err := ingest.ShopifyOrderTopic(topic); err != nil {
+		return store.Accepted{}, err
 	}
 	order, err := webhook.ParseShopifyOrder(body)
 	if err != nil {

@@ -51,14 +51,30 @@ func TestReconcileStoresMissingOrders(t *testing.T) {
 				Lines: []shopifytest.Line{{SKU: "course-v1:A+B+C"}}})
 		}
 		wooID, _ := f.woo.AddOrder(wootest.NewOrder{Email: "w@example.com", Paid: true, Lines: []wootest.Line{{SKU: "course-v1:A+B+W"}}})
+		refundedID, lines := f.woo.AddOrder(wootest.NewOrder{Email: "r@example.com", Paid: true,
+			Lines: []wootest.Line{{SKU: "course-v1:A+B+W", Meta: map[string]any{"email": "r1@example.com"}},
+				{SKU: "course-v1:A+B+X", Meta: map[string]any{"email": "r2@example.com"}}}})
+		f.woo.Advance(time.Minute)
+		refundID := f.woo.Refund(refundedID, map[int64]int{lines[1]: 1})
+		f.cfg.WooCommerce[0].UnenrollOnRefund = true
 		o := newOps(t, db, f.cfg)
 
 		reports := f.reconcile(t, o, ops.ReconcileOptions{StartedBy: store.ReconcileCommand, Actor: "admin"})
-		if len(reports) != 2 || reports[0].Run.Seen != 3 || reports[0].Run.Missing != 3 || reports[1].Run.Missing != 1 {
+		if len(reports) != 2 || reports[0].Run.Seen != 3 || reports[0].Run.Missing != 3 || reports[1].Run.Missing != 2 ||
+			reports[1].Run.Refunds != 1 {
 			t.Fatalf("reports %+v", reports)
 		}
-		if jobCount(t, db) != 4 {
-			t.Errorf("%d jobs, want 4", jobCount(t, db))
+		if jobCount(t, db) != 5 {
+			t.Errorf("%d jobs, want 5 (the refunded learner's seat is never enrolled)", jobCount(t, db))
+		}
+		var refundDelivery int64
+		for _, fo := range reports[1].Found {
+			if fo.RefundID == refundID {
+				refundDelivery = fo.DeliveryID
+			}
+		}
+		if res, err := o.Replay(ctx, "admin", refundDelivery); err != nil || !res.Duplicate() {
+			t.Errorf("replay of a reconciled WooCommerce refund: %+v, %v; want a duplicate", res, err)
 		}
 		stored, err := db.FindOrder(ctx, enroll.WooCommerce, f.woo.URL, wooID)
 		if err != nil || len(stored.Items) != 1 {
