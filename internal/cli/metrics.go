@@ -8,22 +8,63 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/metrics"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/server"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
-// newMetrics returns the process's metrics, with the backlog read from db
-// at each scrape.
-func newMetrics(db *store.DB, logger *slog.Logger) *metrics.Metrics {
-	return metrics.New(metrics.Options{
+// newMetrics returns the process's metrics, with the backlog and the
+// configured shops' subscriptions read from db at each scrape. The
+// reconciled orders of each shop with API access start at 0.
+func newMetrics(cfg config.Config, db *store.DB, logger *slog.Logger) *metrics.Metrics {
+	m := metrics.New(metrics.Options{
 		Version: version,
 		Backlog: func(ctx context.Context) (metrics.Backlog, error) {
 			b, err := db.Backlog(ctx)
 			return metrics.Backlog{Pending: b.Pending, Retrying: b.Retrying, Oldest: b.Oldest}, err
 		},
+		ShopWebhooks: func(ctx context.Context) ([]metrics.ShopWebhook, error) {
+			checks, err := db.ShopChecks(ctx)
+			var out []metrics.ShopWebhook
+			for _, c := range checks {
+				if !checkedShop(cfg, c.Platform, c.Source) {
+					continue // no longer configured, or no longer checked
+				}
+				for _, w := range c.Webhooks {
+					out = append(out, metrics.ShopWebhook{Shop: c.Source, Topic: w.Topic, Up: w.Up})
+				}
+			}
+			return out, err
+		},
 		Logger: logger,
 	})
+	for _, s := range cfg.Shopify {
+		if s.HasAPI() {
+			m.Reconciled(s.Domain, 0, 0)
+		}
+	}
+	for _, s := range cfg.WooCommerce {
+		if s.HasAPI() {
+			m.Reconciled(s.Source, 0, 0)
+		}
+	}
+	return m
+}
+
+// checkedShop reports whether a shop is configured with API access: the
+// health check checks it.
+func checkedShop(cfg config.Config, p enroll.Platform, source string) bool {
+	switch p {
+	case enroll.Shopify:
+		s, ok := cfg.Shop(source)
+		return ok && s.HasAPI()
+	case enroll.WooCommerce:
+		s, ok := cfg.Site(source)
+		return ok && s.HasAPI()
+	}
+	return false
 }
 
 // serveMetrics serves /metrics alone on ln, the listener of

@@ -78,7 +78,7 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 		return err
 	}
 	defer db.Close()
-	m := newMetrics(db, logger)
+	m := newMetrics(cfg, db, logger)
 	lms := newLMSClient(cfg, m)
 	opts := jobOptions(cfg, logger)
 	opts.Metrics = m

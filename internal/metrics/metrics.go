@@ -1,6 +1,7 @@
 // Package metrics counts what the receiver does, for Prometheus: webhook
 // deliveries and their latency, enrollment outcomes, calls to the LMS and
-// the backlog of items waiting for it.
+// the backlog of items waiting for it, the shops' webhook subscriptions and
+// the orders found only by reconciliation.
 //
 // Each Metrics has its own registry, so that tests can run several. Every
 // method is safe on a nil *Metrics, which counts nothing.
@@ -41,8 +42,11 @@ type Options struct {
 	// Backlog reads the items waiting for the LMS at each scrape; nil
 	// leaves out the queue gauges.
 	Backlog func(context.Context) (Backlog, error)
-	// BacklogTimeout bounds Backlog (default 2s).
+	// BacklogTimeout bounds Backlog and ShopWebhooks (default 2s).
 	BacklogTimeout time.Duration
+	// ShopWebhooks reads the shops' subscriptions as the last health check
+	// stored them, at each scrape; nil leaves out shop_webhook_up.
+	ShopWebhooks func(context.Context) ([]ShopWebhook, error)
 	// Logger hears of scrape errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -59,6 +63,7 @@ type Metrics struct {
 	lmsRequests    *prometheus.CounterVec
 	lmsDuration    *prometheus.HistogramVec
 	tokenRefreshes prometheus.Counter
+	reconciled     *prometheus.CounterVec
 	privacy        privacy
 }
 
@@ -120,16 +125,20 @@ func New(o Options) *Metrics {
 		enroll.ItemUnenrolled, enroll.ItemFailed} {
 		m.items.WithLabelValues(string(s))
 	}
+	m.reconciled = newReconciled()
 	m.privacy = newPrivacy()
 	m.registry.MustRegister(m.privacy.collectors()...)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo, m.deliveries, m.ingest, m.items, m.retries, m.throttled,
-		m.lmsRequests, m.lmsDuration, m.tokenRefreshes,
+		m.lmsRequests, m.lmsDuration, m.tokenRefreshes, m.reconciled,
 	)
 	if o.Backlog != nil {
 		m.registry.MustRegister(newBacklogCollector(o.Backlog, o.BacklogTimeout))
+	}
+	if o.ShopWebhooks != nil {
+		m.registry.MustRegister(newShopsCollector(o.ShopWebhooks, o.BacklogTimeout))
 	}
 	return m
 }
