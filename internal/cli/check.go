@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/jobs"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/ops"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
@@ -18,8 +21,9 @@ const checkTimeout = 15 * time.Second
 
 func check(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
-	fs := newFlagSet(env, "check", "Validate the configuration, open the database, obtain an OAuth2 token\nand probe the LMS bulk enrollment view. Exits non-zero if any check fails.")
+	fs := newFlagSet(env, "check", "Validate the configuration, open the database, obtain an OAuth2 token\nand probe the LMS bulk enrollment view; for each shop and site with API access, call its API,\ncheck its webhook subscriptions and count the orders reconciliation found in the last 7 days.\nExits non-zero if any check fails.")
 	flags.register(fs)
+	rawURL := fs.String("url", "", "the receiver's public https:// address the shops' webhooks must deliver to (default $WEBHOOK_RECEIVER_PUBLIC_URL; without either, our endpoint's path on any host counts)")
 	createDirs := fs.Bool("create-dirs", false, "check a new SQLite file's location as 'serve --create-dirs' would use it: missing directories pass if they can be created")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -65,6 +69,14 @@ func check(ctx context.Context, env *environment, args []string) error {
 		cancel()
 		msg, err := probeResult(status, err)
 		report("bulk enroll", probed(bulkURL, err), msg)
+	}
+	if cfg.HasAPI() {
+		base, err := receiverURL(cfg, *rawURL)
+		if err != nil {
+			report("shops", err, "")
+		} else {
+			checkShops(ctx, env, cfg, base, report)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)
@@ -126,6 +138,95 @@ func checkDatabase(ctx context.Context, env *environment, cfg config.Config, cre
 	return msg, warn, nil
 }
 
+// reconciledWindow is how far back check counts the orders that reached
+// the store only through reconciliation.
+const reconciledWindow = 7 * 24 * time.Hour
+
+// checkShops reports, for each shop and site with API access, whether its
+// API answers and in which version, the state of each subscription it
+// needs (FAIL when down), and the orders that reached the store only
+// through reconciliation in the last week (WARN when there are any). It
+// changes nothing.
+func checkShops(ctx context.Context, env *environment, cfg config.Config, base *url.URL,
+	report func(name string, err error, ok string)) {
+	tctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	reports, err := ops.ShopsStatus(tctx, cfg, ops.ShopsOptions{Base: base, HTTPClient: env.httpClient})
+	cancel()
+	if err != nil {
+		report("shops", err, "")
+		return
+	}
+	reconciled, readErr := reconciledSince(ctx, cfg, time.Now().Add(-reconciledWindow))
+	for _, r := range reports {
+		if r.Skipped != "" {
+			continue
+		}
+		target := r.API
+		if r.Platform == enroll.WooCommerce {
+			target += "/webhooks"
+		}
+		if r.Err != nil {
+			report("shop api", fmt.Errorf("%s: %w", r.Shop, probedVia(apiMethod(r.Platform), target, r.Err)), "")
+			continue
+		}
+		report("shop api", nil, fmt.Sprintf("%s: API %s answered at %s", r.Shop, r.APIVersion, r.API))
+		for _, w := range ops.NeededStates(cfg, r, base) {
+			at := w.Address
+			if at == "" {
+				at = "-"
+			}
+			line := fmt.Sprintf("%s %s %s (%s)", r.Shop, w.Topic, w.State, at)
+			if !w.Up {
+				report("shop webhook", errors.New(line), "")
+			} else {
+				report("shop webhook", nil, line)
+			}
+		}
+		switch n, found := reconciledOf(reconciled, r); {
+		case readErr != nil:
+			// The database line says why it could not be read.
+		case found && n.Missing+n.Stale > 0:
+			fmt.Fprintf(env.stdout, "warn %-12s %s: %d order(s) reached the store only through reconciliation in the last 7 days "+
+				"(%d missing, %d stale): its webhooks lost them\n", "reconciled", r.Shop, n.Missing+n.Stale, n.Missing, n.Stale)
+		default:
+			report("reconciled", nil, r.Shop+": no order reached the store only through reconciliation in the last 7 days")
+		}
+	}
+}
+
+// apiMethod is how a shop's API is called for its subscriptions.
+func apiMethod(p enroll.Platform) string {
+	if p == enroll.Shopify {
+		return http.MethodPost // GraphQL
+	}
+	return http.MethodGet
+}
+
+// reconciledSince reads the orders found by reconciliation since a time,
+// from the database if it exists (check creates none).
+func reconciledSince(ctx context.Context, cfg config.Config, since time.Time) ([]store.Reconciled, error) {
+	if d, _ := store.DialectOf(cfg.DatabaseURL); d == store.SQLite {
+		if exists, err := store.ProbeSQLite(cfg.DatabaseURL, false); err != nil || !exists {
+			return nil, errors.New("no database")
+		}
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns, Existing: true})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.ReconciledSince(ctx, since)
+}
+
+func reconciledOf(all []store.Reconciled, r ops.ShopReport) (store.Reconciled, bool) {
+	for _, n := range all {
+		if n.Platform == r.Platform && enroll.SameSource(r.Platform, n.Source, r.Shop) {
+			return n, true
+		}
+	}
+	return store.Reconciled{}, false
+}
+
 // probeResult reads the bulk enrollment view's answer to a call without credentials.
 func probeResult(status int, err error) (string, error) {
 	switch {
@@ -141,7 +242,10 @@ func probeResult(status int, err error) (string, error) {
 
 // probed names the URL a failed check posted to (without credentials),
 // once: an error of the HTTP client names it already, which is cut.
-func probed(target string, err error) error {
+func probed(target string, err error) error { return probedVia(http.MethodPost, target, err) }
+
+// probedVia is probed for a call with another method.
+func probedVia(method, target string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -150,7 +254,7 @@ func probed(target string, err error) error {
 	if errors.As(err, &ue) {
 		msg = strings.Replace(msg, fmt.Sprintf("%s %q: ", ue.Op, ue.URL), "", 1)
 	}
-	return fmt.Errorf("POST %s: %s", target, msg)
+	return fmt.Errorf("%s %s: %s", method, target, msg)
 }
 
 // probedDatabase names the database URL a failed check opened (without its

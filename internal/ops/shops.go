@@ -20,8 +20,12 @@ package ops
 //     app) is never changed.
 //   - A shop or site without API credentials is skipped and said so; one
 //     whose API fails is reported, and the others go on.
+//   - Each subscription a shop needs is up when one of ours is active at
+//     the right address, and down otherwise (NeededStates): what the
+//     health check records and `check` prints.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +38,7 @@ import (
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/shopify"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/shop/woo"
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
 
 // Wanted is a webhook subscription the receiver needs from a shop: a topic
@@ -93,6 +98,10 @@ type ShopsOptions struct {
 type ShopReport struct {
 	Platform enroll.Platform
 	Shop     string // the shop domain or site URL
+	// API is the URL of the shop's API (no credentials), and APIVersion
+	// its version (Shopify's dated one, WooCommerce's wc/v3); empty when
+	// the shop was skipped.
+	API, APIVersion string
 	// Skipped says why the shop was not called (no credentials), or is "".
 	Skipped string
 	// Err is why its API could not be read or changed; the lines are
@@ -152,8 +161,10 @@ func eachShop(ctx context.Context, cfg config.Config, opts ShopsOptions, onShopi
 		switch {
 		case s.skipped != "" || s.err != nil:
 		case s.shopify != nil:
+			r.API, r.APIVersion = s.shopify.Endpoint(), cmp.Or(s.shop.APIVersion, shopify.DefaultAPIVersion)
 			r.Err = onShopify(ctx, s.shopify, s.shop, opts, &r)
 		default:
+			r.API, r.APIVersion = s.woo.Endpoint(), woo.APIVersion
 			r.Err = onWoo(ctx, s.woo, s.site, opts, &r)
 		}
 		reports = append(reports, r)
@@ -414,4 +425,72 @@ func states(lines []SubscriptionLine, wanted []Wanted, base *url.URL) []Subscrip
 		}
 	}
 	return lines
+}
+
+// stateActive is the state a needed subscription is up in; in any other
+// (disabled, paused, missing, points elsewhere) it is down.
+const stateActive = "active"
+
+// NeededStates reads a shop's status report (ShopsStatus, with base) as
+// the state of each subscription the shop needs, up or down, in the order
+// ShopifyTopics or WooTopics give them.
+func NeededStates(cfg config.Config, r ShopReport, base *url.URL) []store.ShopWebhook {
+	var out []store.ShopWebhook
+	for _, w := range wanted(cfg, r.Platform, r.Shop) {
+		out = append(out, needed(r.Lines, w, base))
+	}
+	return out
+}
+
+// needed is the state of one needed subscription among a shop's status
+// lines: ours (an active one first), else one of its topic pointing
+// elsewhere, else missing.
+func needed(lines []SubscriptionLine, w Wanted, base *url.URL) store.ShopWebhook {
+	var ours, elsewhere, missing *SubscriptionLine
+	for i := range lines {
+		l := &lines[i]
+		if l.Topic != w.Topic {
+			continue
+		}
+		switch l.State {
+		case "missing":
+			missing = l
+		case "points elsewhere":
+			if elsewhere == nil {
+				elsewhere = l
+			}
+		default:
+			if ours == nil || (ours.State != stateActive && l.State == stateActive) {
+				ours = l
+			}
+		}
+	}
+	switch {
+	case ours != nil:
+		return store.ShopWebhook{Topic: w.Topic, Address: ours.Address, State: ours.State, Up: ours.State == stateActive}
+	case elsewhere != nil:
+		return store.ShopWebhook{Topic: w.Topic, Address: elsewhere.Address, State: elsewhere.State}
+	}
+	h := store.ShopWebhook{Topic: w.Topic, State: "missing"}
+	if missing != nil {
+		h.Address = missing.Address
+	} else if base != nil {
+		h.Address = w.address(base)
+	}
+	return h
+}
+
+// wanted returns the subscriptions the configured shop or site needs.
+func wanted(cfg config.Config, p enroll.Platform, shop string) []Wanted {
+	switch p {
+	case enroll.Shopify:
+		if s, ok := cfg.Shop(shop); ok {
+			return ShopifyTopics(s)
+		}
+	case enroll.WooCommerce:
+		if s, ok := cfg.Site(shop); ok {
+			return WooTopics(s)
+		}
+	}
+	return nil
 }

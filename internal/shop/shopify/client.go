@@ -70,6 +70,9 @@ type Client struct {
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
+// Endpoint is the Admin GraphQL API's URL, of the client's API version.
+func (c *Client) Endpoint() string { return c.endpoint }
+
 // New returns a client for the shop opts name.
 func New(opts Options) (*Client, error) {
 	domain := strings.TrimSpace(opts.Domain)

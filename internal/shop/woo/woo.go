@@ -22,8 +22,11 @@ import (
 	"time"
 )
 
+// APIVersion is the version of the REST API the client calls.
+const APIVersion = "wc/v3"
+
 // apiPath is where the REST API lives under the site URL.
-const apiPath = "/wp-json/wc/v3"
+const apiPath = "/wp-json/" + APIVersion
 
 // Options configure a Client. BaseURL, ConsumerKey and ConsumerSecret are
 // required; the rest have defaults.
@@ -53,6 +56,9 @@ type Client struct {
 	maxRetries   int
 	maxRetryWait time.Duration
 }
+
+// Endpoint is the REST API's URL, without credentials.
+func (c *Client) Endpoint() string { return c.base.String() + apiPath }
 
 // New returns a client of the site at o.BaseURL. It refuses a URL that is
 // not https://, as the credentials would cross the network in clear.
