@@ -82,6 +82,7 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	lms := newLMSClient(cfg, m)
 	opts := jobOptions(cfg, logger)
 	opts.Metrics = m
+	opts.Shops.HTTPClient = env.httpClient
 	// The writer enqueues through the queue, whose workers give way to the
 	// writer: the queue is set before the first webhook can arrive.
 	var queue *jobs.Queue
@@ -256,6 +257,8 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 		Retention: cfg.Retention, RegistrationWait: cfg.RegistrationWait,
+		Shops: jobs.ShopOptions{Config: cfg, CheckEvery: cfg.ShopCheckEvery, ReconcileEvery: cfg.ReconcileEvery,
+			Lookback: cfg.ReconcileLookback},
 	}
 }
 
@@ -267,7 +270,7 @@ func newConsole(cfg config.Config, db *store.DB, queue *jobs.Queue, logger *slog
 	}
 	return admin.New(admin.Deps{
 		Logger: logger, DB: db, Admin: cfg.Admin,
-		Ops:      &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg},
+		Ops:      &ops.Ops{DB: db, Enqueue: queue.Enqueue, Config: cfg, ReconcileLater: queue.ReconcileNow},
 		ClientIP: func(r *http.Request) string { return server.ClientIP(r, cfg.TrustedProxies) },
 	})
 }

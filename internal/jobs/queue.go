@@ -74,6 +74,9 @@ type Options struct {
 	// RegistrationWait is how long such an item waits for its learner to
 	// register before it fails (default 30 days).
 	RegistrationWait time.Duration
+	// Shops runs the health check and the reconciliation of the shops and
+	// sites with API access (shops.go); none: neither.
+	Shops ShopOptions
 }
 
 func (o *Options) defaults() {
@@ -197,6 +200,10 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 	if opts.Retention > 0 {
 		addRetention(cfg, workers, db, opts)
 		queues[maintenanceQueue] = river.QueueConfig{MaxWorkers: 1}
+	}
+	if addShops(cfg, workers, q, db, opts) {
+		// A reconciliation may take a while: the health check runs beside it.
+		queues[maintenanceQueue] = river.QueueConfig{MaxWorkers: 2}
 	}
 	if q.runs = len(queues) > 0; q.runs {
 		cfg.Workers, cfg.Queues = workers, queues
