@@ -104,10 +104,12 @@ func fuzzFor(t *testing.T, target string, d time.Duration) {
 }
 
 // hangLimit is how long a round of about d may take before it is taken to
-// hang: generous, as the machine may be busy, and within the deadline of
-// the test itself so that the round, not the test binary, is reported.
+// hang: generous, as the machine may be busy (the first round of a large
+// package spends minutes building its fuzzing binary when other builds
+// share the cores), and within the deadline of the test itself so that the
+// round, not the test binary, is reported.
 func hangLimit(t *testing.T, d time.Duration) time.Duration {
-	limit := 3*d + 2*time.Minute
+	limit := 3*d + 6*time.Minute
 	if deadline, ok := t.Deadline(); ok {
 		limit = min(limit, time.Until(deadline)-30*time.Second)
 	}
