@@ -73,6 +73,13 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 		}
 		defer metricsLn.Close()
 	}
+	var pprofLn net.Listener
+	if cfg.PprofListen != "" {
+		if pprofLn, err = listen(cfg.PprofListen, cfg.Source("pprof_listen")); err != nil {
+			return err
+		}
+		defer pprofLn.Close()
+	}
 	db, err := openDatabase(ctx, cfg, logger, *createDirs)
 	if err != nil {
 		return err
@@ -107,6 +114,8 @@ func run(ctx context.Context, env *environment, args []string, name, summary str
 	srv := newHTTPServer(handler, logger)
 	served := make(chan error, 2)
 	stopMetrics := serveMetrics(metricsLn, deps, served)
+	stopProfiler := serveProfiler(pprofLn, logger)
+	defer stopProfiler()
 	// The workers stop when told to, after the HTTP server, not when the
 	// signal arrives: running enrollments get a chance to finish.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {

@@ -158,6 +158,9 @@ type Config struct {
 	// MetricsListen, when set, serves /metrics on an address of its own,
 	// and only there: Listen then does not serve it.
 	MetricsListen string
+	// PprofListen, when set, serves net/http/pprof on this loopback
+	// address, to profile the service under load; empty turns it off.
+	PprofListen string
 	// Admin is the web console; off while PasswordHash is empty.
 	Admin Admin
 	// PublicURL is the receiver's public https:// base URL as the shops

@@ -146,6 +146,7 @@ func TestValidate(t *testing.T) {
 		{"valid", func(*Config) {}, nil},
 		{"defaults", func(c *Config) { *c = Default() }, nil},
 		{"listen", func(c *Config) { c.Listen = "8000" }, []string{`WEBHOOK_RECEIVER_LISTEN: must be host:port or :port, got "8000"`}},
+		{"pprof listen", func(c *Config) { c.PprofListen = "0.0.0.0:6060" }, []string{`WEBHOOK_RECEIVER_PPROF_LISTEN: must be a loopback host:port such as 127.0.0.1:6060, got "0.0.0.0:6060"`}},
 		{"database", func(c *Config) { c.DatabaseURL = "" }, []string{"WEBHOOK_RECEIVER_DATABASE_URL: must not be empty"}},
 		{"lms url relative", func(c *Config) { c.LMS.BaseURL = "lms.example.com" }, []string{`WEBHOOK_RECEIVER_LMS_BASE_URL: must be an absolute http or https URL, got "lms.example.com"`}},
 		{"lms url scheme", func(c *Config) { c.LMS.BaseURL = "ftp://lms.example.com" }, []string{"WEBHOOK_RECEIVER_LMS_BASE_URL"}},

@@ -41,6 +41,11 @@ var settings = []setting{
 		doc: "An address of its own for `/metrics`, for example `127.0.0.1:9100` to keep metrics off a public port: " +
 			"the listen address then does not serve them",
 		kind: text(func(c *Config) *string { return &c.MetricsListen }, nil)},
+	{key: "pprof_listen", env: "WEBHOOK_RECEIVER_PPROF_LISTEN",
+		showDef: "empty: off",
+		doc: "A loopback address such as `127.0.0.1:6060` that serves Go's profiler (`/debug/pprof/`), to profile the " +
+			"service under load (`go run ./cmd/bench --cpuprofile` sets it); never on another interface",
+		kind: text(func(c *Config) *string { return &c.PprofListen }, loopbackHostPort)},
 	{key: "database_url", env: "WEBHOOK_RECEIVER_DATABASE_URL", legacyEnv: "DJANGO_DATABASE_URL",
 		def: "sqlite:webhook-receiver.db", flag: "--database-url", legacyValue: fromDjangoDatabaseURL,
 		doc: "Database: `sqlite:relative.db`, `sqlite:/abs.db` or `sqlite:///abs.db`; or PostgreSQL: " +
@@ -324,6 +329,23 @@ func hostPort(s string) error {
 		return fmt.Errorf("must be host:port or :port, got %q", s)
 	}
 	return nil
+}
+
+// loopbackHostPort is empty, or host:port with host 127.0.0.1, ::1 or localhost.
+func loopbackHostPort(s string) error {
+	if s == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(s)
+	if err != nil || (host != "localhost" && !isLoopbackIP(host)) {
+		return fmt.Errorf("must be a loopback host:port such as 127.0.0.1:6060, got %q", s)
+	}
+	return nil
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func httpURLOrEmpty(s string) error {

@@ -11,6 +11,7 @@ import (
 // TestEveryNameOfEverySetting.
 var samples = map[string]string{
 	"metrics_listen":      "127.0.0.1:9100",
+	"pprof_listen":        "127.0.0.1:6060",
 	"lms.base_url":        "https://lms.example.com",
 	"lms.oauth2_key":      "client-id",
 	"lms.oauth2_secret":   "client secret",
