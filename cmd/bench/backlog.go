@@ -39,7 +39,7 @@ type backlogResult struct {
 // (each item a River job of its own), the service's memory is watched while
 // its workers fail and retry, then the LMS comes back and the backlog
 // drains.
-func (b *bench) runBacklog(ctx context.Context, rep *report, backend, bin, databaseURL, _ string, getenv func(string) string) (err error) {
+func (b *bench) runBacklog(ctx context.Context, rep *report, backend, bin, databaseURL string, _ floorStarter, getenv func(string) string) (err error) {
 	lms := edxtest.Start()
 	defer lms.Close()
 	lms.SetDown(true)

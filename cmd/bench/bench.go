@@ -24,7 +24,6 @@ const (
 
 // Backend names in the table.
 const (
-	floorBackend    = "floor"
 	sqliteBackend   = "sqlite"
 	postgresBackend = "postgresql"
 	remoteBackend   = "url"
@@ -73,10 +72,12 @@ type bench struct {
 
 // target is a server under load in one step.
 type target struct {
-	backend string
-	url     string
-	pid     int          // the process to watch for memory and CPU; 0 for none
-	lms     *edxtest.LMS // where its enrollments arrive; nil when not observed
+	backend  string
+	floor    string // naiveFloor or groupFloor; "" for the service
+	url      string
+	pid      int          // the process to watch for memory and CPU; 0 for none
+	lms      *edxtest.LMS // where its enrollments arrive; nil when not observed
+	pprofURL string       // where the service serves net/http/pprof; "" when not profiled
 	// expected counts the enrollments the target's accepted webhooks should
 	// have produced so far. A step waits for all of them, so a backlog left by
 	// a step that timed out is counted against the next one, not for it.
@@ -87,16 +88,19 @@ type target struct {
 func (b *bench) runRemote(ctx context.Context, rep *report) error {
 	t := target{backend: remoteBackend, url: b.opts.url}
 	for _, c := range b.opts.concurrency {
-		if err := b.step(ctx, t, c, rep); err != nil {
-			return err
+		for round := range b.opts.rounds {
+			if err := b.step(ctx, t, c, round, rep); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// runLocal builds the service and measures it on SQLite, with the floor,
-// and on PostgreSQL when TEST_DATABASE_URL is set (not in smoke runs):
-// the steps, or a backlog or throttled run when the options ask for one.
+// runLocal builds the service and measures it on SQLite, with the floors,
+// and on PostgreSQL with its floors when TEST_DATABASE_URL is set (not in
+// smoke runs): the steps, or a backlog or throttled run when the options ask
+// for one.
 func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *report) (err error) {
 	root, err := repoRoot()
 	if err != nil {
@@ -119,27 +123,72 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 	case b.opts.throttled > 0:
 		measure = b.runThrottled
 	}
+	sqliteFloors := func(ctx context.Context) ([]*floor, error) {
+		return startFloors(b.opts.signing,
+			func() (*floorDB, error) { return openSQLiteFloor(ctx, filepath.Join(dir, "floor.db")) },
+			func() (*floorDB, error) { return openSQLiteFloor(ctx, filepath.Join(dir, "group-floor.db")) })
+	}
 	sqliteURL := "sqlite:" + filepath.Join(dir, "bench.db")
-	if err := measure(ctx, rep, sqliteBackend, bin, sqliteURL, filepath.Join(dir, "floor.db"), getenv); err != nil {
+	if err := measure(ctx, rep, sqliteBackend, bin, sqliteURL, sqliteFloors, getenv); err != nil {
 		return err
 	}
 	server := getenv("TEST_DATABASE_URL")
 	if server == "" || b.opts.smoke {
 		return nil
 	}
-	pg, err := createPostgres(ctx, server)
+	pg, err := createPostgres(ctx, server, "")
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, pg.drop()) }()
-	return measure(ctx, rep, postgresBackend, bin, pg.url, "", getenv)
+	pgFloors := func(ctx context.Context) ([]*floor, error) { return nil, nil }
+	if b.opts.backlog == 0 && b.opts.throttled == 0 { // the steps, not a backlog or throttled run
+		fpg, err := createPostgres(ctx, server, "floor")
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, fpg.drop()) }()
+		pgFloors = func(ctx context.Context) ([]*floor, error) {
+			return startFloors(b.opts.signing,
+				func() (*floorDB, error) { return openPostgresFloor(ctx, fpg.url, floorPool) },
+				func() (*floorDB, error) { return openPostgresFloor(ctx, fpg.url, 1) })
+		}
+	}
+	return measure(ctx, rep, postgresBackend, bin, pg.url, pgFloors, getenv)
+}
+
+// floorStarter starts a backend's floors, the naive one first.
+type floorStarter func(ctx context.Context) ([]*floor, error)
+
+// startFloors opens the naive and the group floor's databases and serves
+// them; on an error, it closes what it started.
+func startFloors(s signing, openNaive, openGroup func() (*floorDB, error)) ([]*floor, error) {
+	var floors []*floor
+	for _, k := range []struct {
+		kind string
+		open func() (*floorDB, error)
+	}{{naiveFloor, openNaive}, {groupFloor, openGroup}} {
+		db, err := k.open()
+		if err == nil {
+			var f *floor
+			if f, err = startFloor(k.kind, db, s); err == nil {
+				floors = append(floors, f)
+				continue
+			}
+		}
+		for _, f := range floors {
+			err = errors.Join(err, f.close())
+		}
+		return nil, err
+	}
+	return floors, nil
 }
 
 // runBackend starts the service on one database and a fresh fake LMS, runs
-// every step, then restarts the service on the populated database to time
-// its start. With a floorPath, the floor runs each step just before the
-// service, so both see the same machine.
-func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, databaseURL, floorPath string, getenv func(string) string) (err error) {
+// every step with the backend's floors, then restarts the service on the
+// populated database to time its start. In each round of a step the floors
+// run just before the service, so all meet the same machine.
+func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, databaseURL string, floors floorStarter, getenv func(string) string) (err error) {
 	if b.opts.seed > 0 {
 		if err := seed(ctx, databaseURL, b.opts.seed, b.progress); err != nil {
 			return err
@@ -149,6 +198,15 @@ func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, datab
 	defer lms.Close()
 	lms.SetThrottle(b.opts.throttle)
 	env := serviceEnv(databaseURL, lms, b.opts, getenv)
+	pprofURL := ""
+	if b.opts.cpuProfile != "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		pprofURL = "http://" + addr
+		env = append(env, pprofSetting+"="+addr)
+	}
 	fmt.Fprintf(b.progress, "starting the service on %s\n", backend)
 	svc, firstStart, err := startService(ctx, b.client, bin, env)
 	if err != nil {
@@ -159,15 +217,16 @@ func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, datab
 	if proc.idleRSS, err = idleRSS(ctx, svc.pid()); err != nil {
 		return err
 	}
-	targets := []target{{backend: backend, url: svc.url, pid: svc.pid(), lms: lms, expected: new(int)}}
-	if floorPath != "" {
-		f, ferr := startFloor(ctx, floorPath, b.opts.signing)
-		if ferr != nil {
-			return ferr
-		}
-		defer func() { err = errors.Join(err, f.close()) }()
-		targets = slices.Insert(targets, 0, target{backend: floorBackend, url: f.url})
+	var targets []target
+	fs, err := floors(ctx)
+	if err != nil {
+		return err
 	}
+	for _, f := range fs {
+		defer func() { err = errors.Join(err, f.close()) }()
+		targets = append(targets, target{backend: backend, floor: f.kind, url: f.url})
+	}
+	targets = append(targets, target{backend: backend, url: svc.url, pid: svc.pid(), lms: lms, expected: new(int), pprofURL: pprofURL})
 	if err := b.steps(ctx, targets, svc, rep); err != nil {
 		return err
 	}
@@ -181,16 +240,19 @@ func (b *bench) runBackend(ctx context.Context, rep *report, backend, bin, datab
 	return nil
 }
 
-// steps runs every concurrency against every target, checking after each
-// step that the service is still alive.
+// steps runs every concurrency against every target, in rounds that
+// alternate the targets, checking after each step that the service is
+// still alive.
 func (b *bench) steps(ctx context.Context, targets []target, svc *service, rep *report) error {
 	for _, c := range b.opts.concurrency {
-		for _, t := range targets {
-			if err := b.step(ctx, t, c, rep); err != nil {
-				return err
-			}
-			if svc.exited() {
-				return fmt.Errorf("the service exited during the step at concurrency %d: %v\n%s", c, svc.err, svc.logs)
+		for round := range b.opts.rounds {
+			for _, t := range targets {
+				if err := b.step(ctx, t, c, round, rep); err != nil {
+					return err
+				}
+				if svc.exited() {
+					return fmt.Errorf("the service exited during the step at concurrency %d: %v\n%s", c, svc.err, svc.logs)
+				}
 			}
 		}
 	}
@@ -223,8 +285,8 @@ func timeRestart(ctx context.Context, client *http.Client, bin string, env []str
 
 // step loads one target at one concurrency, then waits for its enrollments,
 // sampling the process's memory all along and its CPU time at both ends.
-func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
-	r := result{backend: t.backend, concurrency: c, peakRSS: -1, cpu: -1}
+func (b *bench) step(ctx context.Context, t target, c, round int, rep *report) error {
+	r := result{backend: t.backend, floor: t.floor, concurrency: c, round: round, peakRSS: -1, cpu: -1}
 	enrolledBefore, callsBefore := 0, 0
 	if t.lms != nil {
 		enrolledBefore, callsBefore = t.lms.Enrollments(), len(t.lms.Calls())
@@ -236,7 +298,18 @@ func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
 		cpuBefore, cpuErr = readCPU(t.pid)
 		stopRSS = sampleRSS(t.pid)
 	}
+	waitProfile := func() error { return nil }
+	if t.pprofURL != "" && round == 0 {
+		// The first round's load, at each concurrency. A run of --requests
+		// has no known length: it is profiled for --duration.
+		path := profileFile(b.opts.cpuProfile, t.backend, c)
+		waitProfile = startProfile(ctx, b.client, t.pprofURL, path, b.opts.duration)
+		fmt.Fprintf(b.progress, "profiling the service's CPU for %s into %s\n", b.opts.duration, path)
+	}
 	r.load = load(ctx, b.client, b.orders, t.url, c, b.opts)
+	if err := waitProfile(); err != nil {
+		return err
+	}
 	if t.lms != nil {
 		*t.expected += itemsPerOrder * r.load.accepted
 		r.enroll = waitEnrollments(ctx, t.lms, *t.expected, r.load.start)
@@ -252,7 +325,7 @@ func (b *bench) step(ctx context.Context, t target, c int, rep *report) error {
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s at concurrency %d: %w", t.backend, c, err)
+		return fmt.Errorf("%s at concurrency %d: %w", r.name(), c, err)
 	}
 	rep.results = append(rep.results, r)
 	fmt.Fprintln(b.progress, r.summary())

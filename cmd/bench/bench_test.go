@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func TestSmoke(t *testing.T) {
 			rows[f[0]] = f
 		}
 	}
-	for _, backend := range []string{floorBackend, sqliteBackend} {
+	for _, backend := range []string{sqliteBackend + "-" + naiveFloor, sqliteBackend + "-" + groupFloor, sqliteBackend} {
 		row, ok := rows[backend]
 		if !ok {
 			t.Fatalf("no %s row at concurrency 8 in:\n%s", backend, out)
@@ -37,6 +39,9 @@ func TestSmoke(t *testing.T) {
 	}
 	if got := rows[sqliteBackend][7]; got == "-" || got == "timeout" {
 		t.Errorf("sqlite enrollments/s = %s, want a rate", got)
+	}
+	if !strings.Contains(out, "service ÷ group floor") {
+		t.Errorf("no table of ratios in:\n%s", out)
 	}
 }
 
@@ -91,6 +96,8 @@ func TestParseOptions(t *testing.T) {
 		{args: []string{"--duration", "0s"}, wantErr: true},
 		{args: []string{"--url", "127.0.0.1:8000"}, wantErr: true},
 		{args: []string{"extra"}, wantErr: true},
+		{args: []string{"--rounds", "0"}, wantErr: true},
+		{args: []string{"--cpuprofile", "cpu.out", "--url", "http://127.0.0.1:8000"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -200,43 +207,145 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// TestFloorChecksSignatures: the floor does the verification it is
-// credited with, so the comparison with the service is fair.
-func TestFloorChecksSignatures(t *testing.T) {
+// TestFloors: each floor does the verification it is credited with, so the
+// comparison with the service is fair, and answers 200 only once the body
+// is committed: when a 200 arrives, its row is there. On SQLite, and on
+// PostgreSQL when TEST_DATABASE_URL is set.
+func TestFloors(t *testing.T) {
 	s := signing{shopDomain: "a.myshopify.com", shopifySecret: "s1", wooSource: "https://w.example/", wooSecret: "s2"}
-	f, err := startFloor(t.Context(), filepath.Join(t.TempDir(), "floor.db"), s)
+	databases := map[string]func(t *testing.T) *floorDB{
+		sqliteBackend: func(t *testing.T) *floorDB {
+			db, err := openSQLiteFloor(t.Context(), filepath.Join(t.TempDir(), "floor.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		},
+		postgresBackend: func(t *testing.T) *floorDB {
+			server := os.Getenv("TEST_DATABASE_URL")
+			if server == "" {
+				t.Skip("TEST_DATABASE_URL not set")
+			}
+			pg, err := createPostgres(t.Context(), server, "floortest_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := pg.drop(); err != nil {
+					t.Error(err)
+				}
+			})
+			db, err := openPostgresFloor(t.Context(), pg.url, floorPool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		},
+	}
+	for backend, open := range databases {
+		for _, kind := range []string{naiveFloor, groupFloor} {
+			t.Run(backend+"-"+kind, func(t *testing.T) {
+				f, err := startFloor(kind, open(t), s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := f.close(); err != nil {
+						t.Error(err)
+					}
+				})
+				testFloor(t, f, s)
+			})
+		}
+	}
+}
+
+func testFloor(t *testing.T, f *floor, s signing) {
+	client := newClient(16)
+	good := newOrders(s)
+	wrongSecret := newOrders(signing{shopDomain: s.shopDomain, shopifySecret: "x", wooSource: s.wooSource, wooSecret: "y"})
+	for range 2 { // one Shopify, one WooCommerce order
+		if status := sendOne(t, client, wrongSecret, f.url); status != http.StatusForbidden {
+			t.Errorf("wrong secret: status %d, want 403", status)
+		}
+	}
+	// Senders at once, so that the group floor commits several in one
+	// transaction: after each 200, the rows of every 200 so far are stored.
+	var answered atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 4 {
+				req, err := good.request(t.Context(), f.url)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				status, err := do(client, req)
+				if err != nil || status != http.StatusOK {
+					t.Errorf("signed: status %d, %v; want 200", status, err)
+					return
+				}
+				ok := answered.Add(1)
+				n, err := f.db.count(t.Context())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if int64(n) < ok {
+					t.Errorf("%d rows stored after %d answers 200", n, ok)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n, err := f.db.count(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := f.close(); err != nil {
-			t.Error(err)
-		}
-	})
-	client := newClient(1)
-	good := newOrders(s)
-	wrongSecret := newOrders(signing{shopDomain: s.shopDomain, shopifySecret: "x", wooSource: s.wooSource, wooSecret: "y"})
+	if n != 64 {
+		t.Errorf("%d deliveries stored, want 64", n)
+	}
+}
+
+// TestMedians: the table shows each target's medians over its rounds, the
+// non-200 answers of all rounds, and the ratios to the floors of the same
+// backend at the same concurrency.
+func TestMedians(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		orders *orders
-		want   int
-	}{
-		{"signed", good, http.StatusOK},
-		{"wrong secret", wrongSecret, http.StatusForbidden},
-	} {
-		for range 2 { // one Shopify, one WooCommerce order
-			status := sendOne(t, client, tt.orders, f.url)
-			if status != tt.want {
-				t.Errorf("%s: status %d, want %d", tt.name, status, tt.want)
-			}
+		in   []float64
+		want float64
+	}{{nil, -1}, {[]float64{-1, -1}, -1}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{5, -1, 1}, 3}} {
+		if got := median(tt.in); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
-	var n int
-	if err := f.db.QueryRowContext(context.Background(), "SELECT count(*) FROM deliveries").Scan(&n); err != nil {
-		t.Fatal(err)
+	step := func(backend, floor string, c, accepted, rejected int, p99 time.Duration) result {
+		return result{backend: backend, floor: floor, concurrency: c, peakRSS: -1, cpu: -1,
+			load: loadResult{accepted: accepted, rejected: rejected, elapsed: time.Second, latencies: []time.Duration{p99}}}
 	}
-	if n != 2 {
-		t.Errorf("%d deliveries stored, want 2", n)
+	var results []result
+	for _, accepted := range []int{100, 300, 200} { // three rounds
+		results = append(results,
+			step(sqliteBackend, naiveFloor, 32, 2*accepted, 0, 10*time.Millisecond),
+			step(sqliteBackend, groupFloor, 32, 4*accepted, 0, 5*time.Millisecond),
+			step(sqliteBackend, "", 32, accepted, 1, 20*time.Millisecond),
+			step(postgresBackend, "", 32, accepted, 0, 30*time.Millisecond))
+	}
+	rs := rows(results)
+	if len(rs) != 4 {
+		t.Fatalf("%d rows, want 4: %+v", len(rs), rs)
+	}
+	service := rs[2]
+	if service.name != sqliteBackend || service.rounds != 3 || service.accepted != 200 || service.rejected != 3 || service.p99 != 20 {
+		t.Errorf("service row %+v, want the median 200/s, p99 20 ms, 3 non-200 over 3 rounds", service)
+	}
+	if got := service.cells(); got[8] != "-" || got[9] != "-" {
+		t.Errorf("memory and CPU not measured show %q and %q, want -", got[8], got[9])
+	}
+	want := [][]string{{sqliteBackend, "32", "200", "400", "800", "0.50×", "0.25×", "20.0", "5.0"}}
+	if got := ratioRows(rs); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("ratio rows %q, want %q (PostgreSQL has no floor here)", got, want)
 	}
 }
 

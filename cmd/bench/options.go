@@ -24,6 +24,8 @@ type options struct {
 	arrival     float64 // orders a second the senders offer at most; 0 = as fast as they can
 	throttle    int     // LMS calls per minute the fake LMS allows; 0 = no throttle
 	seed        int     // orders stored in each database before the run
+	rounds      int     // of each step: the floors and the service alternately, reported as medians
+	cpuProfile  string  // write the service's CPU profile under the steps' load to this file, per backend
 
 	// The backlog run: items left pending while the fake LMS is down.
 	backlog      int           // items (two per order); 0 = no backlog run
@@ -60,6 +62,7 @@ const (
 	defaultRetryDelay   = time.Second // short, so the workers keep retrying during the watch
 	openEdXThrottle     = 120         // bulk enrollment calls a minute a default Open edX allows a staff user
 	fillConcurrency     = 32          // senders of a backlog or throttled run, unless --concurrency gives one number
+	defaultRounds       = 3
 )
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -84,6 +87,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.signing.wooSource, "woo-source", "https://shop.bench.example/", "WooCommerce site the orders come from")
 	fs.StringVar(&o.signing.wooSecret, "woo-secret", "bench-woocommerce-secret", "WooCommerce webhook secret that signs the orders")
 	fs.BoolVar(&o.markdown, "markdown", false, "print Markdown tables instead of aligned text")
+	fs.IntVar(&o.rounds, "rounds", defaultRounds, "run each step `N` times, the floors and the service alternately; the table shows the medians")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the service over all the steps to `FILE` (FILE.postgresql for PostgreSQL); read it with go tool pprof -top")
 	fs.IntVar(&o.seed, "seed", 0, "store this many finished orders (`N`) in each database before the run, to measure ingest with history")
 	fs.IntVar(&o.throttle, "lms-throttle", 0, "throttle the fake LMS like Open edX: this many bulk enrollment calls a `minute` (default Open edX: 120), 429 beyond")
 	fs.IntVar(&o.backlog, "backlog", 0, "instead of the steps: with the fake LMS down, leave this many items (`N`, two per order) pending, watch the service's memory for --watch, then bring the LMS back and time the drain")
@@ -117,7 +122,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		o.fill = o.concurrency[0]
 	}
 	if o.smoke {
-		o.concurrency, o.requests = []int{smokeConcurrency}, smokeRequests
+		o.concurrency, o.requests, o.rounds = []int{smokeConcurrency}, smokeRequests, 1
 	}
 	if o.throttled > 0 && o.throttle == 0 {
 		o.throttle = openEdXThrottle
@@ -139,6 +144,12 @@ func (o options) validate() error {
 		if n.value < 0 {
 			return fmt.Errorf("%s must not be negative, got %d", n.name, n.value)
 		}
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("--rounds must be 1 or more, got %d", o.rounds)
+	}
+	if o.cpuProfile != "" && (o.url != "" || o.backlog > 0 || o.throttled > 0) {
+		return errors.New("--cpuprofile profiles the service the steps start: it does not work with --url, --backlog or --throttled")
 	}
 	if o.backlog > 0 && o.throttled > 0 {
 		return errors.New("--backlog and --throttled are separate runs: give one")
@@ -209,5 +220,5 @@ func (o options) describe() string {
 	if o.requests > 0 {
 		bound = strconv.Itoa(o.requests) + " requests per step"
 	}
-	return bound + ", concurrency " + strings.Join(steps, ", ")
+	return fmt.Sprintf("%s, concurrency %s, %d rounds (floors and service alternately; medians)", bound, strings.Join(steps, ", "), o.rounds)
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 )
 
 // postgresDB is a database the benchmark created on a PostgreSQL server.
@@ -18,15 +16,18 @@ type postgresDB struct {
 	url    string // URL of the new database
 }
 
-// createPostgres creates an empty database bench_<unix time> on the server
-// that serverURL (TEST_DATABASE_URL) names.
-func createPostgres(ctx context.Context, serverURL string) (*postgresDB, error) {
+// createPostgres creates an empty database bench_<unix time>, followed by
+// _suffix when given, on the server that serverURL (TEST_DATABASE_URL) names.
+func createPostgres(ctx context.Context, serverURL, suffix string) (*postgresDB, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		// The parse error would repeat the URL, password included.
 		return nil, errors.New("TEST_DATABASE_URL is not a valid URL")
 	}
 	p := &postgresDB{server: serverURL, name: fmt.Sprintf("bench_%d", time.Now().Unix())}
+	if suffix != "" {
+		p.name += "_" + suffix
+	}
 	u.Path = "/" + p.name
 	p.url = u.String()
 	if err := p.exec(ctx, "CREATE DATABASE "+p.name); err != nil {

@@ -19,7 +19,9 @@ import (
 // result is one row of the table: one target at one concurrency.
 type result struct {
 	backend     string
+	floor       string // naiveFloor or groupFloor; "" for the service
 	concurrency int
+	round       int // from 0
 	load        loadResult
 	enroll      enrollResult
 	peakRSS     int64         // bytes; -1 when not measured
@@ -49,44 +51,141 @@ func columns() []string {
 		"enrollments/s", "peak RSS MB", "CPU µs/webhook"}
 }
 
-func (r result) cells() []string {
+// name is the row's name in the table: the backend, followed by the kind
+// of floor for a floor.
+func (r result) name() string {
+	if r.floor == "" {
+		return r.backend
+	}
+	return r.backend + "-" + r.floor
+}
+
+// row is one line of the table: the medians of a target's rounds at one
+// concurrency. Figures not measured are -1.
+type row struct {
+	name, backend, floor string
+	concurrency, rounds  int
+	accepted             float64 // webhooks answered 200 a second
+	p50, p99, max        float64 // ms
+	rejected             int     // over all rounds
+	enrollObserved       bool
+	enrollTimedOut       bool    // in any round
+	enrollments          float64 // a second; in a timed-out round, the rate at which they did arrive
+	peakRSS              float64 // MB
+	cpu                  float64 // µs of service CPU per accepted webhook
+}
+
+// rows folds the rounds of each target and concurrency into their medians,
+// in the order the steps first ran.
+func rows(results []result) []row {
+	var out []row
+	index := map[string]int{}
+	groups := map[string][]result{}
+	for _, r := range results {
+		k := r.name() + "/" + strconv.Itoa(r.concurrency)
+		if _, ok := index[k]; !ok {
+			index[k] = len(out)
+			out = append(out, row{name: r.name(), backend: r.backend, floor: r.floor, concurrency: r.concurrency})
+		}
+		groups[k] = append(groups[k], r)
+	}
+	for k, rs := range groups {
+		w := &out[index[k]]
+		w.rounds = len(rs)
+		var accepted, p50, p99, maxLat, enroll, rss, cpu []float64
+		for _, r := range rs {
+			accepted = append(accepted, perSecond(r.load.accepted, r.load.elapsed))
+			p50 = append(p50, ms(percentile(r.load.latencies, 50)))
+			p99 = append(p99, ms(percentile(r.load.latencies, 99)))
+			maxLat = append(maxLat, ms(percentile(r.load.latencies, 100)))
+			w.rejected += r.load.rejected
+			if r.enroll.observed {
+				w.enrollObserved = true
+				w.enrollTimedOut = w.enrollTimedOut || r.enroll.timedOut
+				if r.enroll.timedOut {
+					enroll = append(enroll, perSecond(r.enroll.arrived, r.enroll.took))
+				} else {
+					enroll = append(enroll, perSecond(itemsPerOrder*r.load.accepted, r.enroll.took))
+				}
+			}
+			if r.peakRSS >= 0 {
+				rss = append(rss, float64(r.peakRSS)/(1<<20))
+			}
+			if r.cpu >= 0 && r.load.accepted > 0 {
+				cpu = append(cpu, float64(r.cpu.Microseconds())/float64(r.load.accepted))
+			}
+		}
+		w.accepted, w.p50, w.p99, w.max = median(accepted), median(p50), median(p99), median(maxLat)
+		w.enrollments, w.peakRSS, w.cpu = median(enroll), median(rss), median(cpu)
+	}
+	return out
+}
+
+// median is the middle value of xs (the mean of the two middle ones for an
+// even count), ignoring values below 0 (not measured); -1 when none is left.
+func median(xs []float64) float64 {
+	var v []float64
+	for _, x := range xs {
+		if x >= 0 {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return -1
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+func ms(d time.Duration) float64 {
+	if d < 0 {
+		return -1
+	}
+	return float64(d.Microseconds()) / 1000
+}
+
+func (w row) cells() []string {
 	return []string{
-		r.backend,
-		strconv.Itoa(r.concurrency),
-		fmt.Sprintf("%.0f", perSecond(r.load.accepted, r.load.elapsed)),
-		millis(percentile(r.load.latencies, 50)),
-		millis(percentile(r.load.latencies, 99)),
-		millis(percentile(r.load.latencies, 100)),
-		strconv.Itoa(r.load.rejected),
-		r.enrollRate(),
-		megabytes(r.peakRSS),
-		r.cpuPerWebhook(),
+		w.name,
+		strconv.Itoa(w.concurrency),
+		fmt.Sprintf("%.0f", w.accepted),
+		figure(w.p50, "%.1f"),
+		figure(w.p99, "%.1f"),
+		figure(w.max, "%.1f"),
+		strconv.Itoa(w.rejected),
+		w.enrollRate(),
+		figure(w.peakRSS, "%.1f"),
+		figure(w.cpu, "%.0f"),
 	}
 }
 
-func (r result) enrollRate() string {
+// figure prints x in format, or "-" when it was not measured.
+func figure(x float64, format string) string {
+	if x < 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, x)
+}
+
+func (w row) enrollRate() string {
 	switch {
-	case !r.enroll.observed:
+	case !w.enrollObserved:
 		return "-"
-	case r.enroll.timedOut:
+	case w.enrollTimedOut:
 		// What did arrive shows the rate the workers kept up.
-		return fmt.Sprintf("timeout (%.0f/s)", perSecond(r.enroll.arrived, r.enroll.took))
+		return fmt.Sprintf("timeout (%.0f/s)", w.enrollments)
 	}
-	return fmt.Sprintf("%.0f", perSecond(itemsPerOrder*r.load.accepted, r.enroll.took))
-}
-
-func (r result) cpuPerWebhook() string {
-	if r.cpu < 0 || r.load.accepted == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f", float64(r.cpu.Microseconds())/float64(r.load.accepted))
+	return fmt.Sprintf("%.0f", w.enrollments)
 }
 
 // summary is the progress line of a finished step.
 func (r result) summary() string {
-	c := r.cells()
-	s := fmt.Sprintf("%s c=%s: %s accepted/s, p50 %s ms, p99 %s ms, max %s ms, %s non-200, %s enrollments/s, peak RSS %s MB, %s µs CPU/webhook",
-		c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9])
+	c := rows([]result{r})[0].cells()
+	s := fmt.Sprintf("%s c=%s round %d: %s accepted/s, p50 %s ms, p99 %s ms, max %s ms, %s non-200, %s enrollments/s, peak RSS %s MB, %s µs CPU/webhook",
+		c[0], c[1], r.round+1, c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9])
 	if r.enroll.calls > 0 {
 		// How well enrollments are batched: identifiers per bulk-enroll call.
 		s += fmt.Sprintf("; %d bulk-enroll calls, %.1f enrollments per call", r.enroll.calls, float64(r.enroll.arrived)/float64(r.enroll.calls))
@@ -170,26 +269,51 @@ func command(ctx context.Context, name string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// ratios compares the SQLite service with the floor at each concurrency
-// both ran.
-func (rep *report) ratios() []string {
-	floor := map[int]float64{}
-	for _, r := range rep.results {
-		if r.backend == floorBackend {
-			floor[r.concurrency] = perSecond(r.load.accepted, r.load.elapsed)
+// ratioColumns heads the table that compares each backend's service with
+// its floors.
+func ratioColumns() []string {
+	return []string{"backend", "concurrency", "service/s", "floor/s", "group floor/s",
+		"service ÷ floor", "service ÷ group floor", "service p99 ms", "group floor p99 ms"}
+}
+
+// ratioRows compares the service with the naive and the group floor of its
+// backend at each concurrency, from the medians.
+func ratioRows(rs []row) [][]string {
+	floors := map[string]row{}
+	for _, r := range rs {
+		if r.floor != "" {
+			floors[r.floor+"/"+r.backend+"/"+strconv.Itoa(r.concurrency)] = r
 		}
 	}
-	var out []string
-	for _, r := range rep.results {
-		f, ok := floor[r.concurrency]
-		if r.backend != sqliteBackend || !ok || f == 0 {
+	var out [][]string
+	for _, r := range rs {
+		if r.floor != "" {
 			continue
 		}
-		s := perSecond(r.load.accepted, r.load.elapsed)
-		out = append(out, fmt.Sprintf("sqlite ÷ floor, accepted webhooks/s at concurrency %d: %.2f× (%.0f/s ÷ %.0f/s)",
-			r.concurrency, s/f, s, f))
+		naive, okNaive := floors[naiveFloor+"/"+r.backend+"/"+strconv.Itoa(r.concurrency)]
+		group, okGroup := floors[groupFloor+"/"+r.backend+"/"+strconv.Itoa(r.concurrency)]
+		if !okNaive && !okGroup {
+			continue
+		}
+		out = append(out, []string{r.backend, strconv.Itoa(r.concurrency), fmt.Sprintf("%.0f", r.accepted),
+			rate(naive, okNaive), rate(group, okGroup), ratio(r, naive, okNaive), ratio(r, group, okGroup),
+			figure(r.p99, "%.1f"), figure(group.p99, "%.1f")})
 	}
 	return out
+}
+
+func rate(r row, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", r.accepted)
+}
+
+func ratio(service, floor row, ok bool) string {
+	if !ok || floor.accepted <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f×", service.accepted/floor.accepted)
 }
 
 func (p processResult) cells() []string {
@@ -206,11 +330,11 @@ func processColumns() []string {
 func (rep *report) write(w io.Writer, markdown bool) error {
 	// Rows in the order steps ran interleave the floor with SQLite; group
 	// them by backend, the floor last, each in the order of concurrency given.
-	results := slices.Clone(rep.results)
-	slices.SortStableFunc(results, func(a, b result) int { return cmp.Compare(backendRank(a.backend), backendRank(b.backend)) })
-	rows := make([][]string, len(results))
-	for i, r := range results {
-		rows[i] = r.cells()
+	medians := rows(rep.results)
+	slices.SortStableFunc(medians, func(a, b row) int { return cmp.Compare(rank(a), rank(b)) })
+	table := make([][]string, len(medians))
+	for i, r := range medians {
+		table[i] = r.cells()
 	}
 	procs := make([][]string, len(rep.processes))
 	for i, p := range rep.processes {
@@ -225,8 +349,11 @@ func (rep *report) write(w io.Writer, markdown bool) error {
 		_, err := fmt.Fprintf(w, "%s%s: %s\n", listMark(markdown), h[0], h[1])
 		errs = append(errs, err)
 	}
-	if len(rows) > 0 {
-		errs = append(errs, write(w, columns(), rows))
+	if len(table) > 0 {
+		errs = append(errs, write(w, columns(), table))
+	}
+	if ratios := ratioRows(medians); len(ratios) > 0 {
+		errs = append(errs, write(w, ratioColumns(), ratios))
 	}
 	if len(rep.backlogs) > 0 {
 		head := []string{"backlog, LMS down"}
@@ -245,18 +372,14 @@ func (rep *report) write(w io.Writer, markdown bool) error {
 	if len(procs) > 0 {
 		errs = append(errs, write(w, processColumns(), procs))
 	}
-	if ratios := rep.ratios(); len(ratios) > 0 {
-		fmt.Fprintln(w)
-		for _, line := range ratios {
-			_, err := fmt.Fprintf(w, "%s%s\n", listMark(markdown), line)
-			errs = append(errs, err)
-		}
-	}
 	return errors.Join(errs...)
 }
 
-func backendRank(backend string) int {
-	return slices.Index([]string{sqliteBackend, postgresBackend, remoteBackend, floorBackend}, backend)
+// rank orders the table: by backend, each backend's service first, then
+// its naive floor, then its group floor.
+func rank(r row) int {
+	b := slices.Index([]string{sqliteBackend, postgresBackend, remoteBackend}, r.backend)
+	return 3*b + slices.Index([]string{"", naiveFloor, groupFloor}, r.floor)
 }
 
 func listMark(markdown bool) string {
@@ -308,14 +431,14 @@ func (rep *report) smokeFailures() error {
 	for _, r := range rep.results {
 		if r.load.rejected > 0 {
 			errs = append(errs, fmt.Errorf("%s at concurrency %d: %d of %d webhooks not answered 200; first: %s",
-				r.backend, r.concurrency, r.load.rejected, r.load.rejected+r.load.accepted, r.load.firstFail))
+				r.name(), r.concurrency, r.load.rejected, r.load.rejected+r.load.accepted, r.load.firstFail))
 		}
 		if r.enroll.timedOut {
 			errs = append(errs, fmt.Errorf("%s at concurrency %d: not every enrollment arrived within %s of the last request",
-				r.backend, r.concurrency, enrollTimeout))
+				r.name(), r.concurrency, enrollTimeout))
 		}
 		if r.load.accepted == 0 {
-			errs = append(errs, fmt.Errorf("%s at concurrency %d: no webhook accepted", r.backend, r.concurrency))
+			errs = append(errs, fmt.Errorf("%s at concurrency %d: no webhook accepted", r.name(), r.concurrency))
 		}
 	}
 	return errors.Join(errs...)

@@ -32,7 +32,7 @@ type throttleResult struct {
 // while the fake LMS throttles bulk enrollment calls to opts.throttle a
 // minute (429 with Retry-After beyond), and waits until every enrollment
 // arrived or no item is left waiting.
-func (b *bench) runThrottled(ctx context.Context, rep *report, backend, bin, databaseURL, _ string, getenv func(string) string) (err error) {
+func (b *bench) runThrottled(ctx context.Context, rep *report, backend, bin, databaseURL string, _ floorStarter, getenv func(string) string) (err error) {
 	lms := edxtest.Start()
 	defer lms.Close()
 	lms.SetThrottle(b.opts.throttle)
