@@ -16,24 +16,82 @@ import (
 // A batch's new orders, their items and its deliveries are written with
 // multi-row statements: on PostgreSQL every statement is a round trip to
 // the server, which was most of the writer's time at one statement a row.
+// There, a table's rows go in one statement whatever their number, as one
+// array per column that unnest() turns back into rows; on SQLite, which
+// has no arrays, as VALUES lists of a few sizes.
 
-// chunkSizes are the row counts of multi-row statements. Rows are cut into
-// chunks of these sizes, largest first, so that only a few statement texts
-// exist, each prepared once, whatever the batch size.
+// chunkSizes are the row counts of multi-row statements on SQLite. Rows are
+// cut into chunks of these sizes, largest first, so that only a few
+// statement texts exist, each prepared once, whatever the batch size.
 var chunkSizes = []int{64, 16, 4, 1}
 
-// insertRows inserts rows of equal length with `head VALUES (...), ... tail`
-// statements, and calls scan for every row they return (tail's RETURNING).
-func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+// insertInto is the head of a multi-row INSERT, `INSERT INTO t (columns)`,
+// and the PostgreSQL type of each column, for the arrays unnest() reads.
+type insertInto struct {
+	head  string
+	types []string
+}
+
+var (
+	ordersInsert = insertInto{`INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at,
+		snapshot_at, shop_status, cancelled, refunded, partial_refund)`,
+		[]string{"text", "text", "bigint", "text", "text", "timestamptz", "timestamptz",
+			"timestamptz", "text", "boolean", "boolean", "boolean"}}
+	itemsInsert = insertInto{`INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)`,
+		[]string{"bigint", "bigint", "text", "text", "text", "text", "integer", "text", "text", "timestamptz", "timestamptz"}}
+	deliveriesInsert = insertInto{deliveryInsert,
+		[]string{"timestamptz", "text", "text", "text", "text", "text",
+			"bytea", "text", "bigint", "text", "integer", "text", "bigint", "bigint"}}
+	refundsInsert = insertInto{`INSERT INTO refunds (order_id, external_id, line_item_id, quantity, at)`,
+		[]string{"bigint", "bigint", "bigint", "integer", "timestamptz"}}
+)
+
+// insertRows inserts rows, each with a value for every column of into, and
+// calls scan for every row the statements return (tail's RETURNING). Rows
+// are inserted in the order given.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, into insertInto, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if db.dialect == Postgres {
+		return db.insertUnnest(ctx, tx, into, tail, rows, scan)
+	}
 	for _, size := range chunkSizes {
 		for len(rows) >= size {
-			if err := db.insertChunk(ctx, tx, head, tail, rows[:size], scan); err != nil {
+			if err := db.insertChunk(ctx, tx, into.head, tail, rows[:size], scan); err != nil {
 				return err
 			}
 			rows = rows[size:]
 		}
 	}
 	return nil
+}
+
+// insertUnnest inserts rows with one statement that takes each column as
+// an array: `head SELECT * FROM unnest($1::type[], ...) tail`.
+func (db *DB) insertUnnest(ctx context.Context, tx *sql.Tx, into insertInto, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	var q strings.Builder
+	q.WriteString(into.head)
+	q.WriteString(" SELECT * FROM unnest(")
+	columns := make([]any, len(into.types))
+	for j, t := range into.types {
+		if j > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("$" + strconv.Itoa(j+1) + "::" + t + "[]")
+		column := make([]any, len(rows))
+		for i, row := range rows {
+			column[i] = row[j]
+		}
+		columns[j] = column
+	}
+	q.WriteString(") ")
+	q.WriteString(tail)
+	rs, err := tx.QueryContext(ctx, q.String(), columns...)
+	if err != nil {
+		return err
+	}
+	return scanAll(rs, scan)
 }
 
 func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
@@ -60,6 +118,11 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, ro
 	if err != nil {
 		return err
 	}
+	return scanAll(rs, scan)
+}
+
+// scanAll calls scan for each of rs's rows, and closes rs.
+func scanAll(rs *sql.Rows, scan func(*sql.Rows) error) error {
 	defer rs.Close()
 	for rs.Next() {
 		if err := scan(rs); err != nil {
@@ -72,9 +135,9 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, ro
 // insertKeyed runs insertRows for a statement that returns the id and then
 // the key of each row it inserts, and maps each key to its id; fields
 // points at a key's fields, in the order the statement returns them.
-func insertKeyed[K comparable](ctx context.Context, db *DB, tx *sql.Tx, head, tail string, rows [][]any, fields func(*K) []any) (map[K]int64, error) {
+func insertKeyed[K comparable](ctx context.Context, db *DB, tx *sql.Tx, into insertInto, tail string, rows [][]any, fields func(*K) []any) (map[K]int64, error) {
 	ids := map[K]int64{}
-	err := db.insertRows(ctx, tx, head, tail, rows, func(rs *sql.Rows) error {
+	err := db.insertRows(ctx, tx, into, tail, rows, func(rs *sql.Rows) error {
 		var k K
 		var id int64
 		if err := rs.Scan(append([]any{&id}, fields(&k)...)...); err != nil {
@@ -154,8 +217,7 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at,
-		snapshot_at, shop_status, cancelled, refunded, partial_refund)`,
+	ids, err := insertKeyed(ctx, db, tx, ordersInsert,
 		`ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id`, rows,
 		func(k *orderKey) []any { return []any{&k.platform, &k.source, &k.id} })
 	if err != nil {
@@ -201,7 +263,7 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 	if len(rows) == 0 {
 		return nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, itemsInsert,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
 		func(k *itemKey) []any { return []any{&k.order, &k.sku, &k.email} })
 	if err != nil {
@@ -245,7 +307,7 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*writeRe
 		return nil
 	}
 	ids := make([]int64, 0, len(rows))
-	err := db.insertRows(ctx, tx, deliveryInsert, "RETURNING id", rows, func(rs *sql.Rows) error {
+	err := db.insertRows(ctx, tx, deliveriesInsert, "RETURNING id", rows, func(rs *sql.Rows) error {
 		var id int64
 		err := rs.Scan(&id)
 		ids = append(ids, id)

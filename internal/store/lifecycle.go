@@ -225,7 +225,7 @@ func (db *DB) applyRefund(ctx context.Context, tx *sql.Tx, a Accepted, res *Save
 		rows = append(rows, []any{res.OrderID, rf.ID, line, lines[line], at.UTC()})
 	}
 	inserted := 0
-	err = db.insertRows(ctx, tx, `INSERT INTO refunds (order_id, external_id, line_item_id, quantity, at)`,
+	err = db.insertRows(ctx, tx, refundsInsert,
 		`ON CONFLICT (order_id, external_id, line_item_id) DO NOTHING RETURNING id`, rows,
 		func(rs *sql.Rows) error { inserted++; return nil })
 	if err != nil {
@@ -312,7 +312,7 @@ func (db *DB) createItems(ctx context.Context, tx *sql.Tx, orderID int64, want [
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids, err := insertKeyed(ctx, db, tx, `INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)`,
+	ids, err := insertKeyed(ctx, db, tx, itemsInsert,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, sku, email`, rows,
 		func(k *itemKey) []any { return []any{&k.sku, &k.email} })
 	if err != nil {
