@@ -122,6 +122,8 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 		measure = b.runBacklog
 	case b.opts.throttled > 0:
 		measure = b.runThrottled
+	case len(b.opts.phases) > 0:
+		measure = b.runSoak
 	}
 	sqliteFloors := func(ctx context.Context) ([]*floor, error) {
 		return startFloors(b.opts.signing,
@@ -142,7 +144,7 @@ func (b *bench) runLocal(ctx context.Context, getenv func(string) string, rep *r
 	}
 	defer func() { err = errors.Join(err, pg.drop()) }()
 	pgFloors := func(ctx context.Context) ([]*floor, error) { return nil, nil }
-	if b.opts.backlog == 0 && b.opts.throttled == 0 { // the steps, not a backlog or throttled run
+	if b.opts.backlog == 0 && b.opts.throttled == 0 && len(b.opts.phases) == 0 { // the steps
 		fpg, err := createPostgres(ctx, server, "floor")
 		if err != nil {
 			return err

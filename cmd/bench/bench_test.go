@@ -138,6 +138,12 @@ func TestParseRunOptions(t *testing.T) {
 		{args: []string{"--backlog", "100", "--watch", "0s"}, wantErr: true},
 		{args: []string{"--throttled", "-1"}, wantErr: true},
 		{args: []string{"--arrival", "-1"}, wantErr: true},
+		{args: []string{"--soak", "1m"}, fill: fillConcurrency, throttle: defaultSoakThrottle},
+		{args: []string{"--soak-phases", "healthy:1m,throttled:1m", "--lms-throttle", "30", "--concurrency", "4"}, fill: 4, throttle: 30},
+		{args: []string{"--soak", "1m", "--backlog", "10"}, wantErr: true},
+		{args: []string{"--soak", "1m", "--url", "http://127.0.0.1:1"}, wantErr: true},
+		{args: []string{"--soak", "1m", "--arrival", "0"}, wantErr: true},
+		{args: []string{"--soak-phases", "up:1m"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -384,6 +390,67 @@ func TestOrderBodies(t *testing.T) {
 		}
 		if req.ContentLength < 2500 || req.ContentLength > 4000 {
 			t.Errorf("%s body is %d bytes, want about 3 KB", req.URL.Path, req.ContentLength)
+		}
+	}
+}
+
+// TestSoakPhases: each item is timed from its order's 200 to the first call
+// answered 200 that enrolled it, under the phase it was accepted in; after
+// a down phase, the backlog is what was accepted before the LMS came back
+// and not enrolled by then, drained at the rate of every enrollment until
+// the last of it.
+func TestSoakPhases(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	phases, err := parsePhases("healthy:10s,down:10s, healthy:10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := map[string]time.Time{"a": at(1), "b": at(12), "c": at(15), "d": at(21), "e": at(29)}
+	calls := []edxtest.Call{
+		{Time: at(2), Status: http.StatusOK, Identifiers: []string{"a"}},
+		{Time: at(13), Status: http.StatusServiceUnavailable, Identifiers: []string{"b", "c"}},
+		{Time: at(22), Status: http.StatusOK, Identifiers: []string{"b", "d"}},
+		{Time: at(24), Status: http.StatusOK, Identifiers: []string{"c", "b"}},
+	}
+	got, all := soakPhases(phases, start, accepted, enrolledAt(calls))
+	if len(got) != 3 {
+		t.Fatalf("%d phases, want 3", len(got))
+	}
+	for i, want := range []struct {
+		items, missing, enrolled, backlog, drained int
+		p99, drainTook                             time.Duration
+	}{
+		{1, 0, 1, 0, 0, time.Second, 0},
+		{2, 0, 0, 2, 3, 10 * time.Second, 4 * time.Second}, // b waited 10 s; c, enrolled at 24 s, ends the drain
+		{2, 1, 3, 0, 0, time.Second, 0},                    // e never enrolled
+	} {
+		p := got[i]
+		if p.items != want.items || p.missing != want.missing || p.enrolled != want.enrolled || p.backlog != want.backlog ||
+			p.drained != want.drained || percentile(p.waits, 99) != want.p99 || p.drainTook != want.drainTook {
+			t.Errorf("phase %d (%s): %+v, want %+v", i, p.name, p, want)
+		}
+	}
+	if all.items != 5 || all.missing != 1 || percentile(all.waits, 100) != 10*time.Second {
+		t.Errorf("whole run: %+v", all)
+	}
+	if cells := got[1].cells(); cells[8] != "2" || cells[9] != "1 (4.0)" {
+		t.Errorf("down phase cells %q, want backlog 2, drain 1/s (4.0 s)", cells)
+	}
+	for _, bad := range []string{"", "healthy", "up:5m", "down:0s", "down:-1m"} {
+		if _, err := parsePhases(bad); err == nil {
+			t.Errorf("parsePhases(%q): no error", bad)
+		}
+	}
+}
+
+// TestSmokeSoak runs a short soak through an outage: every item is
+// enrolled, and the table times them and the drain.
+func TestSmokeSoak(t *testing.T) {
+	out := smokeRun(t, "--soak-phases", "healthy:2s,down:2s,healthy:2s", "--arrival", "20", "--retry-delay", "200ms")
+	for _, want := range []string{"200 → enrolled p50 s", "healthy 2s", "down 2s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
 		}
 	}
 }

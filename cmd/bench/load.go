@@ -39,6 +39,12 @@ type loadResult struct {
 // request count or duration is used up; with opts.arrival set, no faster
 // than that many orders a second in all.
 func load(ctx context.Context, client *http.Client, o *orders, baseURL string, c int, opts options) loadResult {
+	return loadObserved(ctx, client, o, baseURL, c, opts, nil)
+}
+
+// loadObserved is load that also tells accepted, when not nil, the id of
+// each order answered 200 and when the answer arrived.
+func loadObserved(ctx context.Context, client *http.Client, o *orders, baseURL string, c int, opts options, accepted func(id int64, at time.Time)) loadResult {
 	var taken atomic.Int64
 	start := time.Now()
 	deadline := start.Add(opts.duration)
@@ -66,7 +72,7 @@ func load(ctx context.Context, client *http.Client, o *orders, baseURL string, c
 	results := make([]loadResult, c)
 	var wg sync.WaitGroup
 	for i := range results {
-		wg.Go(func() { results[i] = send(ctx, client, o, baseURL, more) })
+		wg.Go(func() { results[i] = send(ctx, client, o, baseURL, more, accepted) })
 	}
 	wg.Wait()
 	total := loadResult{start: start, elapsed: time.Since(start)}
@@ -83,10 +89,10 @@ func load(ctx context.Context, client *http.Client, o *orders, baseURL string, c
 }
 
 // send is one sender: it posts orders one after the other while more says so.
-func send(ctx context.Context, client *http.Client, o *orders, baseURL string, more func() bool) loadResult {
+func send(ctx context.Context, client *http.Client, o *orders, baseURL string, more func() bool, accepted func(int64, time.Time)) loadResult {
 	var r loadResult
 	for more() {
-		req, err := o.request(ctx, baseURL)
+		req, id, err := o.next(ctx, baseURL)
 		if err != nil {
 			r.fail(err.Error())
 			continue
@@ -103,6 +109,9 @@ func send(ctx context.Context, client *http.Client, o *orders, baseURL string, m
 			continue
 		}
 		r.accepted++
+		if accepted != nil {
+			accepted(id, time.Now())
+		}
 	}
 	return r
 }

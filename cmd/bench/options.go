@@ -33,6 +33,11 @@ type options struct {
 	drainTimeout time.Duration // bound of the wait for the backlog once the LMS is back
 	retryDelay   time.Duration // the service's WEBHOOK_RECEIVER_RETRY_DELAY in a backlog run
 
+	// The soak run: orders arriving at a steady rate while the fake LMS
+	// goes through phases.
+	phases        []phase
+	retryDelaySet bool // --retry-delay given: the service gets it in a soak run too
+
 	// The throttled run: enrollments against the throttling fake LMS.
 	throttled int     // enrollments (two per order); 0 = no throttled run
 	batchSize int     // the service's WEBHOOK_RECEIVER_LMS_BATCH_SIZE; 0 = its default
@@ -98,6 +103,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.throttled, "throttled", 0, fmt.Sprintf("instead of the steps: send orders for this many enrollments (`N`, two per order) to the service against the fake LMS throttled at --lms-throttle calls a minute (%d unless given) and time them", openEdXThrottle))
 	fs.IntVar(&o.batchSize, "batch-size", 0, "the service's learners per bulk enrollment call (WEBHOOK_RECEIVER_LMS_BATCH_SIZE); 0 keeps its default")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "the service's own limit of bulk enrollment calls a second (WEBHOOK_RECEIVER_LMS_RATE_LIMIT); 0, the benchmark's default, is none")
+	soak := fs.Duration("soak", 0, "instead of the steps: offer orders at --arrival a second (default 40) for this `long` with a healthy LMS, then time each item from its order's 200 until enrolled")
+	soakPhases := fs.String("soak-phases", "", "instead of the steps: a soak through these LMS phases, `list` such as healthy:5m,down:5m,healthy:5m (healthy, down: 503, throttled: --lms-throttle calls a minute, 60 unless given)")
 	fs.BoolVar(&o.smoke, "smoke", false, fmt.Sprintf("short run for CI: SQLite only, concurrency %d, %d requests; fails on any non-200 or missing enrollment", smokeConcurrency, smokeRequests))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -113,11 +120,30 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--concurrency: %w", err)
 	}
 	o.fill = fillConcurrency
-	var stepsGiven bool
-	fs.Visit(func(f *flag.Flag) { stepsGiven = stepsGiven || f.Name == "concurrency" })
-	if stepsGiven && (o.backlog > 0 || o.throttled > 0) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	o.retryDelaySet = given["retry-delay"]
+	switch {
+	case *soakPhases != "":
+		if o.phases, err = parsePhases(*soakPhases); err != nil {
+			return o, fmt.Errorf("--soak-phases: %w", err)
+		}
+	case *soak > 0:
+		o.phases = []phase{{name: phaseHealthy, d: *soak}}
+	case *soak < 0:
+		return o, fmt.Errorf("--soak must be positive, got %s", *soak)
+	}
+	if len(o.phases) > 0 {
+		if !given["arrival"] {
+			o.arrival = defaultSoakArrival
+		}
+		if !given["lms-throttle"] {
+			o.throttle = defaultSoakThrottle
+		}
+	}
+	if given["concurrency"] && (o.backlog > 0 || o.throttled > 0 || len(o.phases) > 0) {
 		if len(o.concurrency) > 1 {
-			return o, errors.New("--backlog and --throttled send from one number of senders: give --concurrency one value")
+			return o, errors.New("--backlog, --throttled and --soak send from one number of senders: give --concurrency one value")
 		}
 		o.fill = o.concurrency[0]
 	}
@@ -148,14 +174,18 @@ func (o options) validate() error {
 	if o.rounds < 1 {
 		return fmt.Errorf("--rounds must be 1 or more, got %d", o.rounds)
 	}
-	if o.cpuProfile != "" && (o.url != "" || o.backlog > 0 || o.throttled > 0) {
-		return errors.New("--cpuprofile profiles the service the steps start: it does not work with --url, --backlog or --throttled")
+	soak := len(o.phases) > 0
+	if o.cpuProfile != "" && (o.url != "" || o.backlog > 0 || o.throttled > 0 || soak) {
+		return errors.New("--cpuprofile profiles the service the steps start: it does not work with --url, --backlog, --throttled or --soak")
 	}
-	if o.backlog > 0 && o.throttled > 0 {
-		return errors.New("--backlog and --throttled are separate runs: give one")
+	if n := btoi(o.backlog > 0) + btoi(o.throttled > 0) + btoi(soak); n > 1 {
+		return errors.New("--backlog, --throttled and --soak are separate runs: give one")
 	}
-	if (o.backlog > 0 || o.throttled > 0) && o.url != "" {
-		return errors.New("--backlog and --throttled start the service themselves: they do not work with --url")
+	if (o.backlog > 0 || o.throttled > 0 || soak) && o.url != "" {
+		return errors.New("--backlog, --throttled and --soak start the service themselves: they do not work with --url")
+	}
+	if soak && o.arrival <= 0 {
+		return errors.New("--soak needs a steady --arrival of orders a second")
 	}
 	if o.backlog > 0 && (o.watch <= 0 || o.retryDelay <= 0) {
 		return fmt.Errorf("--watch and --retry-delay must be positive, got %s and %s", o.watch, o.retryDelay)
@@ -176,6 +206,13 @@ func (o options) validate() error {
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // orderCount is how many orders carry n items, rounded up.
@@ -201,6 +238,13 @@ func (o options) describe() string {
 		offered = fmt.Sprintf(", offered at %g orders a second", o.arrival)
 	}
 	switch {
+	case len(o.phases) > 0:
+		phases := make([]string, len(o.phases))
+		for i, p := range o.phases {
+			phases[i] = p.name + " " + p.d.String()
+		}
+		return fmt.Sprintf("orders offered at %g a second (%d items each) from %d senders while the fake LMS is %s; throttled means %d calls a minute, 429 beyond; then up to %s for the last enrollments",
+			o.arrival, itemsPerOrder, o.fill, strings.Join(phases, ", then "), o.throttle, o.drainTimeout)
 	case o.backlog > 0:
 		return fmt.Sprintf("%d orders (%d items) at concurrency %d%s with the fake LMS down (503), watched for %s, then the LMS back; retry delay %s",
 			orderCount(o.backlog), itemsPerOrder*orderCount(o.backlog), o.fill, offered, o.watch, o.retryDelay)

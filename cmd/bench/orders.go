@@ -49,11 +49,24 @@ func newOrders(s signing) *orders {
 
 // request returns the next order as a signed POST to baseURL.
 func (o *orders) request(ctx context.Context, baseURL string) (*http.Request, error) {
+	req, _, err := o.next(ctx, baseURL)
+	return req, err
+}
+
+// next returns the next order as a signed POST to baseURL, and its id.
+func (o *orders) next(ctx context.Context, baseURL string) (*http.Request, int64, error) {
 	id := o.last.Add(idStep)
 	if (id/idStep)%2 == 0 {
-		return o.shopify(ctx, baseURL, id)
+		req, err := o.shopify(ctx, baseURL, id)
+		return req, id, err
 	}
-	return o.woocommerce(ctx, baseURL, id)
+	req, err := o.woocommerce(ctx, baseURL, id)
+	return req, id, err
+}
+
+// learners are the identifiers the order with this id enrolls, one per item.
+func learners(id int64) [itemsPerOrder]string {
+	return [itemsPerOrder]string{learnerEmail(id), buyerEmail(id)}
 }
 
 func (o *orders) shopify(ctx context.Context, baseURL string, id int64) (*http.Request, error) {

@@ -43,6 +43,7 @@ type report struct {
 	processes []processResult
 	backlogs  []backlogResult
 	throttles []throttleResult
+	soaks     []soakResult
 }
 
 // columns heads the table of results.
@@ -369,6 +370,11 @@ func (rep *report) write(w io.Writer, markdown bool) error {
 		}
 		errs = append(errs, write(w, head, throttleRows(rep.throttles)))
 	}
+	for _, r := range rep.soaks {
+		errs = append(errs, write(w, soakColumns(r), soakRows(r)))
+		_, err := fmt.Fprintf(w, "\n%s%s\n", listMark(markdown), r.summary())
+		errs = append(errs, err)
+	}
 	if len(procs) > 0 {
 		errs = append(errs, write(w, processColumns(), procs))
 	}
@@ -427,6 +433,9 @@ func (rep *report) smokeFailures() error {
 	}
 	for _, r := range rep.throttles {
 		errs = append(errs, runFailures(r.backend+" throttled", r.fill, r.enroll, r.state)...)
+	}
+	for _, r := range rep.soaks {
+		errs = append(errs, runFailures(r.backend+" soak", r.fill, r.enroll, dbState{})...)
 	}
 	for _, r := range rep.results {
 		if r.load.rejected > 0 {

@@ -79,7 +79,7 @@ func serviceEnv(databaseURL string, lms *edxtest.LMS, o options, getenv func(str
 	if o.batchSize > 0 {
 		env = append(env, "WEBHOOK_RECEIVER_LMS_BATCH_SIZE="+strconv.Itoa(o.batchSize))
 	}
-	if o.backlog > 0 {
+	if o.backlog > 0 || len(o.phases) > 0 && o.retryDelaySet {
 		env = append(env, "WEBHOOK_RECEIVER_RETRY_DELAY="+o.retryDelay.String())
 	}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"} {
