@@ -59,6 +59,9 @@ func loadObserved(ctx context.Context, client *http.Client, o *orders, baseURL s
 		if opts.arrival > 0 {
 			// The k-th order is due (k-1)/arrival seconds after the start.
 			due := start.Add(time.Duration(float64(k-1) / opts.arrival * float64(time.Second)))
+			if opts.requests == 0 && !due.Before(deadline) {
+				return false // due after the end: senders waiting for their turn do not stretch the run
+			}
 			t := time.NewTimer(time.Until(due))
 			defer t.Stop()
 			select {
