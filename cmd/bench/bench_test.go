@@ -412,6 +412,7 @@ func TestSoakPhases(t *testing.T) {
 		{Time: at(13), Status: http.StatusServiceUnavailable, Identifiers: []string{"b", "c"}},
 		{Time: at(22), Status: http.StatusOK, Identifiers: []string{"b", "d"}},
 		{Time: at(24), Status: http.StatusOK, Identifiers: []string{"c", "b"}},
+		{Time: at(31), Status: http.StatusOK, Identifiers: []string{"late"}}, // after the run: no phase's rate
 	}
 	got, all := soakPhases(phases, start, accepted, enrolledAt(calls))
 	if len(got) != 3 {
@@ -431,7 +432,7 @@ func TestSoakPhases(t *testing.T) {
 			t.Errorf("phase %d (%s): %+v, want %+v", i, p.name, p, want)
 		}
 	}
-	if all.items != 5 || all.missing != 1 || percentile(all.waits, 100) != 10*time.Second {
+	if all.items != 5 || all.missing != 1 || all.enrolled != 5 || percentile(all.waits, 100) != 10*time.Second {
 		t.Errorf("whole run: %+v", all)
 	}
 	if cells := got[1].cells(); cells[8] != "2" || cells[9] != "1 (4.0)" {

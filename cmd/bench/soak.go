@@ -184,8 +184,7 @@ func soakPhases(phases []phase, start time.Time, acceptedAt, enrolled map[string
 		out[i] = phaseResult{phase: p, from: bounds[i].Sub(start)}
 		bounds = append(bounds, bounds[i].Add(p.d))
 	}
-	// A late answer of the last phase belongs to it.
-	bounds[len(bounds)-1] = bounds[len(bounds)-1].Add(time.Hour)
+	// in is the phase of t; a late answer of the last phase belongs to it.
 	in := func(t time.Time) int {
 		for i := range phases {
 			if t.Before(bounds[i+1]) {
@@ -209,8 +208,10 @@ func soakPhases(phases []phase, start time.Time, acceptedAt, enrolled map[string
 		all.waits = append(all.waits, done.Sub(at))
 	}
 	for _, done := range enrolled {
-		out[in(done)].enrolled++
 		all.enrolled++
+		if done.Before(bounds[len(phases)]) { // not the wait for the last enrollments after the run
+			out[in(done)].enrolled++
+		}
 	}
 	for i := range out {
 		slices.Sort(out[i].waits)
