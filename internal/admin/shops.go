@@ -18,17 +18,19 @@ const recentRuns = 5
 type configuredShop struct {
 	Platform enroll.Platform
 	Name     string // the shop domain or site URL, as configured
-	HasAPI   bool
+	// Stored is its name as its orders and reconciliations are stored.
+	Stored string
+	HasAPI bool
 }
 
 // shops lists the configured Shopify shops, then the WooCommerce sites.
 func (c *console) shops() []configuredShop {
 	var out []configuredShop
 	for _, s := range c.Ops.Config.Shopify {
-		out = append(out, configuredShop{enroll.Shopify, s.Domain, s.HasAPI()})
+		out = append(out, configuredShop{enroll.Shopify, s.Domain, s.Domain, s.HasAPI()})
 	}
 	for _, s := range c.Ops.Config.WooCommerce {
-		out = append(out, configuredShop{enroll.WooCommerce, s.Source, s.HasAPI()})
+		out = append(out, configuredShop{enroll.WooCommerce, s.Source, s.StoredSource(), s.HasAPI()})
 	}
 	return out
 }
@@ -88,7 +90,7 @@ func (c *console) handleShops() http.Handler {
 		for _, s := range c.shops() {
 			v := shopView{configuredShop: s}
 			v.Check, v.Checked = checkOf(checks, s)
-			if v.Runs, err = c.DB.ReconcileRuns(ctx, s.Platform, s.Name, recentRuns); err != nil {
+			if v.Runs, err = c.DB.ReconcileRuns(ctx, s.Platform, s.Stored, recentRuns); err != nil {
 				c.fail(w, r, http.StatusInternalServerError, err)
 				return
 			}

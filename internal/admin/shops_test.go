@@ -299,3 +299,27 @@ func TestShopPagesEscape(t *testing.T) {
 		"<li>&lt;script&gt;alert(4)&lt;/script&gt;</li>",
 		`<input type="hidden" name="shop" value="`+template.HTMLEscapeString(evilSite)+`">`)
 }
+
+// TestShopsPageSiteWithTrailingSlash: a site configured with a trailing
+// slash lists the reconciliations of its orders, which are stored under
+// its URL without it.
+func TestShopsPageSiteWithTrailingSlash(t *testing.T) {
+	const slashed = "https://slash.example.com/"
+	f := newFixture(t, store.SQLite, func(o *fixtureOptions) {
+		o.now = shopsNow
+		o.config = func(c *config.Config) {
+			c.WooCommerce = append(c.WooCommerce, config.Site{Source: slashed, Secrets: []config.Secret{"s"}, ConsumerKey: "ck", ConsumerSecret: "cs"})
+		}
+	})
+	site := config.Site{Source: slashed}
+	if _, err := f.db.RecordReconcileRun(context.Background(), store.ReconcileRun{Platform: enroll.WooCommerce,
+		Source: site.StoredSource(), StartedBy: store.ReconcilePeriodic, Since: at("08:00"), StartedAt: at("11:00"),
+		FinishedAt: at("11:01"), Seen: 17, Missing: 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.login(t)
+	_, _, page := f.get(t, "/admin/shops")
+	sections := shopSections(page)
+	mustContain(t, sections[len(sections)-1], slashed, "<dt>Orders seen</dt><dd>17</dd>",
+		`<dt>Missing</dt><dd><strong class="bad">2</strong></dd>`)
+}

@@ -85,6 +85,10 @@ type Site struct {
 // HasAPI reports whether the site's REST API can be called.
 func (s Site) HasAPI() bool { return s.ConsumerKey != "" && s.ConsumerSecret != "" }
 
+// StoredSource is the site as its orders, deliveries and reconciliations
+// are stored: its URL without the trailing slash.
+func (s Site) StoredSource() string { return strings.TrimRight(s.Source, "/") }
+
 // AwaitsPayment reports whether an order of the site waits for payment
 // before its learners are enrolled.
 func (s Site) AwaitsPayment(o enroll.Order) bool { return s.RequirePayment && !o.Paid }

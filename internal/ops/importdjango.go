@@ -117,7 +117,7 @@ func (o *Ops) ImportSources(opt ImportOptions, counts map[enroll.Platform]int) (
 	}
 	sites := make([]string, len(o.Config.WooCommerce))
 	for i, s := range o.Config.WooCommerce {
-		sites[i] = strings.TrimRight(s.Source, "/") // as webhooks store it
+		sites[i] = s.StoredSource()
 	}
 	for _, c := range []struct {
 		p                    enroll.Platform
@@ -131,7 +131,7 @@ func (o *Ops) ImportSources(opt ImportOptions, counts map[enroll.Platform]int) (
 		{enroll.WooCommerce, opt.Site, "--site", o.Config.Source("woocommerce[].source"), sites, "site", "WooCommerce",
 			func(s string) (string, bool) {
 				site, ok := o.Config.Site(s)
-				return strings.TrimRight(site.Source, "/"), ok
+				return site.StoredSource(), ok
 			}},
 	} {
 		n := counts[c.p]

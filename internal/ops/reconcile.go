@@ -217,10 +217,10 @@ func (o *Ops) reconcileShop(ctx context.Context, s apiShop, since time.Time, opt
 }
 
 // source is the shop's name as its webhooks' orders are stored: the
-// domain, or the site URL without its trailing slash.
+// domain, or the site's StoredSource.
 func source(s apiShop) string {
 	if s.platform == enroll.WooCommerce {
-		return strings.TrimRight(s.name, "/")
+		return s.site.StoredSource()
 	}
 	return s.name
 }

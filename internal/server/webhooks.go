@@ -72,7 +72,7 @@ func (k *intake) wooCommerceOrder() http.Handler {
 			in.source = printable(source, maxSentSource)
 			return reject(http.StatusForbidden, unknownShop, "unknown webhook source")
 		}
-		in.source = strings.TrimRight(site.Source, "/")
+		in.source = site.StoredSource()
 		if a, ok := in.verify(wooSignatureHeader, site.Secrets); !ok {
 			return a
 		}
