@@ -34,13 +34,9 @@ func reconcile(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer closeDB()
-	now := time.Now()
-	start := now.Add(-ops.DefaultLookback)
-	if o.Config.ReconcileLookback > 0 {
-		start = now.Add(-o.Config.ReconcileLookback)
-	}
+	var start time.Time // zero: the configured lookback (ops.Reconcile's default)
 	if *since != "" {
-		if start, err = ops.ParseTime(*since, now, false); err != nil {
+		if start, err = ops.ParseTime(*since, time.Now(), false); err != nil {
 			return usageError(fs, "--since: %v", err)
 		}
 	}

@@ -266,8 +266,7 @@ func jobOptions(cfg config.Config, logger *slog.Logger) jobs.Options {
 		AutoEnroll: cfg.LMS.AutoEnroll, EmailStudents: cfg.LMS.SendEnrollmentEmail,
 		JobTimeout: cfg.JobTimeout(), RescueAfter: cfg.RescueDelay(), Logger: logger,
 		Retention: cfg.Retention, RegistrationWait: cfg.RegistrationWait,
-		Shops: jobs.ShopOptions{Config: cfg, CheckEvery: cfg.ShopCheckEvery, ReconcileEvery: cfg.ReconcileEvery,
-			Lookback: cfg.ReconcileLookback},
+		Shops: jobs.ShopOptions{Config: cfg, CheckEvery: cfg.ShopCheckEvery, ReconcileEvery: cfg.ReconcileEvery},
 	}
 }
 

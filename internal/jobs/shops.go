@@ -67,19 +67,18 @@ type ShopOptions struct {
 	// checked and reconciled, and without any the jobs are not run.
 	Config config.Config
 	// CheckEvery and ReconcileEvery are the jobs' intervals; 0 runs none.
-	// Lookback is how far back a reconciliation reads.
-	CheckEvery, ReconcileEvery, Lookback time.Duration
+	// How far back a reconciliation reads is Config's ReconcileLookback.
+	CheckEvery, ReconcileEvery time.Duration
 	// HTTPClient calls the shops' APIs; nil is a client with a timeout.
 	HTTPClient *http.Client
 }
 
 // shopsWorker runs both shop jobs with the operator actions of ops.
 type shopsWorker struct {
-	ops      *ops.Ops
-	lookback time.Duration
-	http     *http.Client
-	logger   *slog.Logger
-	metrics  *metrics.Metrics
+	ops     *ops.Ops
+	http    *http.Client
+	logger  *slog.Logger
+	metrics *metrics.Metrics
 }
 
 type shopCheckWorker struct {
@@ -109,7 +108,8 @@ func (w *reconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { ret
 
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
 	a := job.Args
-	reports, err := w.ops.Reconcile(ctx, ops.ReconcileOptions{Shop: a.Shop, Since: time.Now().Add(-w.lookback),
+	// The window is the configured lookback (ops.Reconcile's default).
+	reports, err := w.ops.Reconcile(ctx, ops.ReconcileOptions{Shop: a.Shop,
 		StartedBy: a.StartedBy, Actor: a.Actor, HTTPClient: w.http, Logger: w.logger})
 	w.count(reports)
 	if err != nil {
@@ -135,11 +135,8 @@ func addShops(cfg *river.Config, workers *river.Workers, q *Queue, db *store.DB,
 	if !s.Config.HasAPI() {
 		return false
 	}
-	w := &shopsWorker{ops: &ops.Ops{DB: db, Enqueue: q.Enqueue, Config: s.Config}, lookback: s.Lookback,
+	w := &shopsWorker{ops: &ops.Ops{DB: db, Enqueue: q.Enqueue, Config: s.Config},
 		http: s.HTTPClient, logger: opts.Logger, metrics: opts.Metrics}
-	if w.lookback <= 0 {
-		w.lookback = ops.DefaultLookback
-	}
 	river.AddWorker(workers, &reconcileWorker{shopsWorker: w})
 	if s.ReconcileEvery > 0 {
 		cfg.PeriodicJobs = append(cfg.PeriodicJobs, onePerPeriod(s.ReconcileEvery,

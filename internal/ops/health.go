@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -170,7 +169,7 @@ func (o *Ops) repair(ctx context.Context, h *ShopHealth, base *url.URL, opts Che
 		fail("no public URL", fmt.Errorf("%s is not set", o.Config.Source("public_url")))
 		return nil
 	}
-	reports, err := o.Reconcile(ctx, ReconcileOptions{Shop: r.Shop, Since: o.now().Add(-o.lookback()),
+	reports, err := o.Reconcile(ctx, ReconcileOptions{Shop: r.Shop, // over the configured lookback
 		StartedBy: store.ReconcileRepair, HTTPClient: opts.HTTPClient, Logger: logger})
 	h.Reconciled = reports
 	if err == nil {
@@ -213,14 +212,6 @@ func (o *Ops) repair(ctx context.Context, h *ShopHealth, base *url.URL, opts Che
 	}
 	h.Check = check
 	return o.DB.RecordShopCheck(ctx, check)
-}
-
-// lookback is how far back a reconciliation before a repair reads.
-func (o *Ops) lookback() time.Duration {
-	if o.Config.ReconcileLookback > 0 {
-		return o.Config.ReconcileLookback
-	}
-	return DefaultLookback
 }
 
 // reconciledCounts adds up the orders reconciliations found missing and
