@@ -9,7 +9,12 @@ package ops
 //     snapshot is older than the shop's, and the shop's says something else
 //     (financial status or status, cancelled, refunded, partially refunded,
 //     a learner not stored, paid where the store awaits payment, a refund
-//     not stored), is stale. Others are left alone: nothing is recorded.
+//     not stored), is stale, as far as the shop's webhooks would have
+//     said it: a Shopify order's financial status is not compared (it
+//     moves with refunds and captures that no order topic sends; payment
+//     awaited is), nor its cancellation and refunds when the shop is not
+//     subscribed to them (ShopifyTopics). Others are left alone: nothing
+//     is recorded.
 //   - A missing or stale order goes through the webhook's ingest path: the
 //     rules of package ingest make what the store is handed (a Shopify
 //     order reads as orders/updated, a WooCommerce one as order.updated,
@@ -285,7 +290,7 @@ func (rc *reconciler) order(ctx context.Context, f shop.Found, stored map[int64]
 	switch {
 	case !isStored:
 		reason = FoundMissing
-	case older && (differs(s, a) || len(refunds) > 0):
+	case older && (rc.differs(s, a) || len(refunds) > 0 && rc.sends("REFUNDS_CREATE")):
 		reason = FoundStale
 	}
 	// Refunds first: the seats they took are then created refunded, and
@@ -372,9 +377,20 @@ func olderSnapshot(stored, shop time.Time) bool {
 }
 
 // differs reports whether what the store would be handed says something
-// the stored order does not.
-func differs(s store.StoredOrder, a store.Accepted) bool {
+// the stored order does not that the shop's webhooks would have told it.
+// Shopify's order topics we subscribe to (ShopifyTopics) send the order
+// when it is created, paid (when payment is awaited) and cancelled (when
+// refunds unenroll); its financial status also moves without any of them
+// (a refund, a capture where payment is not awaited), which is no webhook
+// lost: payment is compared as awaited or not, below.
+func (rc *reconciler) differs(s store.StoredOrder, a store.Accepted) bool {
 	o := a.Order
+	if rc.s.platform == enroll.Shopify {
+		o.ShopStatus, o.Refunded, o.PartialRefund = s.Snapshot.ShopStatus, s.Snapshot.Refunded, s.Snapshot.PartialRefund
+		if !rc.sends("ORDERS_CANCELLED") {
+			o.Cancelled = s.Snapshot.Cancelled
+		}
+	}
 	if o.ShopStatus != s.Snapshot.ShopStatus || o.Cancelled != s.Snapshot.Cancelled || o.Refunded != s.Snapshot.Refunded ||
 		o.PartialRefund != s.Snapshot.PartialRefund {
 		return true
@@ -395,6 +411,16 @@ func differs(s store.StoredOrder, a store.Accepted) bool {
 		}
 	}
 	return false
+}
+
+// sends reports whether the shop's webhooks bring what a Shopify topic
+// does: the shop is subscribed to it (ShopifyTopics). A WooCommerce
+// site's order.updated brings every change of its orders.
+func (rc *reconciler) sends(shopifyTopic string) bool {
+	if rc.s.platform != enroll.Shopify {
+		return true
+	}
+	return slices.ContainsFunc(ShopifyTopics(rc.s.shop), func(w Wanted) bool { return w.Topic == shopifyTopic })
 }
 
 // headers are the headers stored with a delivery reconciliation
