@@ -163,7 +163,8 @@ type Outage struct {
 // RecordShopCheck stores what a health check saw of a shop at a time. With
 // checkErr set, the API could not be read: only that is recorded. Else the
 // subscriptions given replace those stored; one newly down opens an
-// outage, one up again closes its outage (marked repaired when it says so).
+// outage, one up again closes its outage (marked repaired when it says so),
+// and so does one down that is no longer given.
 func (db *DB) RecordShopCheck(ctx context.Context, c ShopCheck) error {
 	at := c.CheckedAt.UTC()
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -185,6 +186,18 @@ func (db *DB) RecordShopCheck(ctx context.Context, c ShopCheck) error {
 		for _, h := range c.Webhooks {
 			if err := recordWebhook(ctx, tx, c, h, old[h.Topic], at); err != nil {
 				return err
+			}
+			delete(old, h.Topic)
+		}
+		// A topic no longer checked (the shop's settings need it no more)
+		// has its outage closed: it would be listed as down for ever.
+		for topic, h := range old {
+			if h.Up {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_outages SET up_at = $1
+				WHERE platform = $2 AND source = $3 AND topic = $4 AND up_at IS NULL`, at, c.Platform, c.Source, topic); err != nil {
+				return fmt.Errorf("close outage of %s %s: %w", c.Source, topic, err)
 			}
 		}
 		return nil

@@ -98,6 +98,22 @@ func TestShopChecksAndOutages(t *testing.T) {
 		if !checks[0].Webhooks[1].Up || !checks[0].Webhooks[1].DownSince.IsZero() {
 			t.Errorf("repaired webhook = %+v", checks[0].Webhooks[1])
 		}
+
+		// A topic down that the shop needs no more: its outage ends with
+		// the first check without it.
+		check(t0.Add(50*time.Minute), "paused", false)
+		if err := db.RecordShopCheck(ctx, store.ShopCheck{Platform: enroll.WooCommerce, Source: site, CheckedAt: t0.Add(55 * time.Minute),
+			Webhooks: []store.ShopWebhook{{Topic: "order.created", State: "active", Up: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		outages, err = db.Outages(ctx, t0.Add(time.Hour))
+		if err != nil || len(outages) != 0 {
+			t.Errorf("outages after the hour = %+v, %v; want none open", outages, err)
+		}
+		outages, _ = db.Outages(ctx, t0.Add(50*time.Minute))
+		if len(outages) != 1 || outages[0].State != "paused" || !outages[0].UpAt.Equal(t0.Add(55*time.Minute)) || outages[0].Repaired {
+			t.Errorf("the outage of a topic no longer checked = %+v; want it closed at the check, not repaired", outages)
+		}
 	})
 }
 
