@@ -71,27 +71,42 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, into insertInto, tail 
 // an array: `head SELECT * FROM unnest($1::type[], ...) tail`.
 func (db *DB) insertUnnest(ctx context.Context, tx *sql.Tx, into insertInto, tail string, rows [][]any, scan func(*sql.Rows) error) error {
 	var q strings.Builder
+	args := unnestInsert(&q, into, rows, 0)
+	q.WriteString(" ")
+	q.WriteString(tail)
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	return scanAll(rs, scan)
+}
+
+// unnestInsert writes `head SELECT * FROM unnest(...)` to q and returns its
+// arguments, numbered after the n given before.
+func unnestInsert(q *strings.Builder, into insertInto, rows [][]any, n int) []any {
 	q.WriteString(into.head)
-	q.WriteString(" SELECT * FROM unnest(")
-	columns := make([]any, len(into.types))
-	for j, t := range into.types {
+	q.WriteString(" SELECT * FROM ")
+	return unnestColumns(q, into.types, rows, n)
+}
+
+// unnestColumns writes `unnest($n+1::type[], ...)` to q, a column of rows
+// per type, and returns the columns as its arguments.
+func unnestColumns(q *strings.Builder, types []string, rows [][]any, n int) []any {
+	q.WriteString("unnest(")
+	columns := make([]any, len(types))
+	for j, t := range types {
 		if j > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("$" + strconv.Itoa(j+1) + "::" + t + "[]")
+		q.WriteString("$" + strconv.Itoa(n+j+1) + "::" + t + "[]")
 		column := make([]any, len(rows))
 		for i, row := range rows {
 			column[i] = row[j]
 		}
 		columns[j] = column
 	}
-	q.WriteString(") ")
-	q.WriteString(tail)
-	rs, err := tx.QueryContext(ctx, q.String(), columns...)
-	if err != nil {
-		return err
-	}
-	return scanAll(rs, scan)
+	q.WriteString(")")
+	return columns
 }
 
 func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
@@ -160,12 +175,18 @@ func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) 
 	if err := db.insertDeliveryKeys(ctx, tx, batch, now); err != nil {
 		return err
 	}
-	fresh, err := db.insertNewOrders(ctx, tx, batch, now)
-	if err != nil {
-		return err
-	}
-	if err := db.insertNewItems(ctx, tx, fresh, now); err != nil {
-		return err
+	if db.dialect == Postgres {
+		if err := db.insertNewOrdersWithItems(ctx, tx, batch, now); err != nil {
+			return err
+		}
+	} else {
+		fresh, err := db.insertNewOrders(ctx, tx, batch, now)
+		if err != nil {
+			return err
+		}
+		if err := db.insertNewItems(ctx, tx, fresh, now); err != nil {
+			return err
+		}
 	}
 	for _, r := range batch {
 		if r.accepted == nil || r.res.NewOrder {
@@ -205,15 +226,7 @@ func (r *writeRequest) createsOrder() bool {
 // with its OrderID set. An order twice in the batch is new for its first
 // request only.
 func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) ([]*writeRequest, error) {
-	var rows [][]any
-	for _, r := range batch {
-		if r.createsOrder() {
-			a := r.accepted
-			o := a.Order
-			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*a), now, now,
-				snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund})
-		}
-	}
+	rows := newOrderRows(batch, now)
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -223,6 +236,26 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 	if err != nil {
 		return nil, fmt.Errorf("insert %d orders: %w", len(rows), err)
 	}
+	return freshOrders(batch, ids), nil
+}
+
+// newOrderRows are the ordersInsert rows of the batch's snapshots.
+func newOrderRows(batch []*writeRequest, now time.Time) [][]any {
+	var rows [][]any
+	for _, r := range batch {
+		if r.createsOrder() {
+			a := r.accepted
+			o := a.Order
+			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*a), now, now,
+				snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund})
+		}
+	}
+	return rows
+}
+
+// freshOrders sets the OrderID of the requests whose order was inserted,
+// ids by key, and returns them: the first request of each such order.
+func freshOrders(batch []*writeRequest, ids map[orderKey]int64) []*writeRequest {
 	var fresh []*writeRequest
 	for _, r := range batch {
 		if !r.createsOrder() {
@@ -236,7 +269,7 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 			fresh = append(fresh, r)
 		}
 	}
-	return fresh, nil
+	return fresh
 }
 
 // insertNewItems inserts the items of new orders and sets each request's
@@ -244,20 +277,10 @@ func (db *DB) insertNewOrders(ctx context.Context, tx *sql.Tx, batch []*writeReq
 // seen cancelled or refunded, whose shop unenrolls on refund, has nothing
 // to undo: its items are created unenrolled, and not enqueued.
 func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequest, now time.Time) error {
-	type itemKey struct {
-		order      int64
-		sku, email string
-	}
 	var rows [][]any
 	for _, r := range fresh {
-		a := r.accepted
-		if a.AwaitingPayment {
-			continue
-		}
-		want, status := newItemState(*a)
-		for _, it := range a.Order.Items {
-			rows = append(rows, []any{r.res.OrderID, it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it),
-				status, want, now, now})
+		for _, row := range newItemRows(r, now) {
+			rows = append(rows, append([]any{r.res.OrderID}, row...))
 		}
 	}
 	if len(rows) == 0 {
@@ -265,16 +288,44 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 	}
 	ids, err := insertKeyed(ctx, db, tx, itemsInsert,
 		`ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email`, rows,
-		func(k *itemKey) []any { return []any{&k.order, &k.sku, &k.email} })
+		func(k *newItemKey) []any { return []any{&k.order, &k.sku, &k.email} })
 	if err != nil {
 		return fmt.Errorf("insert %d items: %w", len(rows), err)
 	}
+	enqueueNewItems(fresh, ids)
+	return nil
+}
+
+type newItemKey struct {
+	order      int64
+	sku, email string
+}
+
+// newItemRows are the itemsInsert rows of a new order's items but for
+// their order_id.
+func newItemRows(r *writeRequest, now time.Time) [][]any {
+	a := r.accepted
+	if a.AwaitingPayment {
+		return nil
+	}
+	want, status := newItemState(*a)
+	rows := make([][]any, 0, len(a.Order.Items))
+	for _, it := range a.Order.Items {
+		rows = append(rows, []any{it.LineItemID, it.SKU, it.Email, it.CourseID, it.Mode, lineQuantity(it),
+			status, want, now, now})
+	}
+	return rows
+}
+
+// enqueueNewItems sets the Enqueued items of the fresh requests, given the
+// ids of the items inserted by key.
+func enqueueNewItems(fresh []*writeRequest, ids map[newItemKey]int64) {
 	for _, r := range fresh {
 		if _, status := newItemState(*r.accepted); status != enroll.ItemPending {
 			continue
 		}
 		for _, it := range r.accepted.Order.Items {
-			k := itemKey{r.res.OrderID, it.SKU, it.Email}
+			k := newItemKey{r.res.OrderID, it.SKU, it.Email}
 			if id, ok := ids[k]; ok {
 				r.res.Enqueued = append(r.res.Enqueued, id)
 				r.res.skus = append(r.res.skus, it.SKU)
@@ -282,6 +333,71 @@ func (db *DB) insertNewItems(ctx context.Context, tx *sql.Tx, fresh []*writeRequ
 			}
 		}
 	}
+}
+
+// insertNewOrdersWithItems does what insertNewOrders and insertNewItems do,
+// on PostgreSQL, in one statement: the items, given with their order's key,
+// are inserted for the orders the statement inserts, in the order given.
+func (db *DB) insertNewOrdersWithItems(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) error {
+	orders := newOrderRows(batch, now)
+	if len(orders) == 0 {
+		return nil
+	}
+	// Items for the first request of each order only: the one that creates it.
+	var items [][]any
+	first := map[orderKey]bool{}
+	for _, r := range batch {
+		if !r.createsOrder() {
+			continue
+		}
+		o := r.accepted.Order
+		k := orderKey{o.Platform, o.Source, o.ID}
+		if first[k] {
+			continue
+		}
+		first[k] = true
+		for _, row := range newItemRows(r, now) {
+			items = append(items, append([]any{o.Platform, o.Source, o.ID}, row...))
+		}
+	}
+	var q strings.Builder
+	q.WriteString("WITH o AS (")
+	args := unnestInsert(&q, ordersInsert, orders, 0)
+	q.WriteString(` ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id),
+	i AS (INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)
+		SELECT o.id, x.line_item_id, x.sku, x.email, x.course_id, x.mode, x.line_quantity, x.status, x.want, x.created_at, x.updated_at
+		FROM `)
+	itemTypes := append([]string{"text", "text", "bigint"}, itemsInsert.types[1:]...)
+	args = append(args, unnestColumns(&q, itemTypes, items, len(args))...)
+	q.WriteString(` WITH ORDINALITY AS x (platform, source, external_id, line_item_id, sku, email, course_id, mode, line_quantity,
+			status, want, created_at, updated_at, n)
+		JOIN o ON o.platform = x.platform AND o.source = x.source AND o.external_id = x.external_id ORDER BY x.n
+		ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email)
+	SELECT false, id, platform, source, external_id, '', '' FROM o
+	UNION ALL SELECT true, id, '', '', order_id, sku, email FROM i`)
+	orderIDs, itemIDs := map[orderKey]int64{}, map[newItemKey]int64{}
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	if err == nil {
+		err = scanAll(rs, func(rs *sql.Rows) error {
+			var item bool
+			var id, n int64
+			var platform enroll.Platform
+			var source, sku, email string
+			if err := rs.Scan(&item, &id, &platform, &source, &n, &sku, &email); err != nil {
+				return err
+			}
+			if item {
+				itemIDs[newItemKey{n, sku, email}] = id
+			} else {
+				orderIDs[orderKey{platform, source, n}] = id
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("insert %d orders and %d items: %w", len(orders), len(items), err)
+	}
+	enqueueNewItems(freshOrders(batch, orderIDs), itemIDs)
 	return nil
 }
 
