@@ -12,6 +12,8 @@ package ops
 //     stored (store.RecordShopCheck), which opens an outage for one newly
 //     down and closes it when it is up again; a shop whose API fails is
 //     recorded with the error, its subscriptions as last seen.
+//   - One check of a shop runs at a time, across processes
+//     (store.TryLockShop): one that finds another running leaves it out.
 //   - Each subscription down is logged at ERROR, once per check.
 //   - A shop with repair (config) and something down is repaired: first
 //     its orders of the lookback are reconciled (StartedBy repair), so
@@ -19,8 +21,8 @@ package ops
 //     resume; then its subscriptions are made right (SubscribeShops at
 //     the public URL), and the check is recorded again with the repaired
 //     ones up, closing their outages as repaired. A reconciliation that
-//     fails puts the repair off to the next check: the alarm goes on
-//     rather than orders being skipped.
+//     fails, or finds another of the shop running, puts the repair off to
+//     the next check: the alarm goes on rather than orders being skipped.
 
 import (
 	"context"
@@ -100,34 +102,60 @@ func (o *Ops) CheckShops(ctx context.Context, opts CheckOptions) ([]ShopHealth, 
 	if err != nil {
 		return nil, err
 	}
-	reports, err := ShopsStatus(ctx, o.Config, ShopsOptions{Shop: opts.Shop, Base: base, HTTPClient: opts.HTTPClient})
+	shops, err := apiShops(o.Config, opts.Shop, clientOptions{})
 	if err != nil {
 		return nil, err
 	}
 	var out []ShopHealth
-	for _, r := range reports {
-		if r.Skipped != "" {
+	for _, s := range shops {
+		if s.skipped != "" {
 			continue
 		}
-		h := ShopHealth{Report: r, Check: o.shopCheck(r, base)}
-		if err := o.DB.RecordShopCheck(ctx, h.Check); err != nil {
+		// One check of a shop at a time, across processes: two would
+		// repair it twice. One that finds another running leaves it out.
+		unlock, ok, err := o.DB.TryLockShop(ctx, store.LockCheck, s.platform, s.name)
+		if err != nil {
+			return out, fmt.Errorf("check %s: %w", s.name, err)
+		}
+		if !ok {
+			logger.InfoContext(ctx, "check of "+s.name+" already running", "platform", s.platform, "shop", s.name)
+			continue
+		}
+		reports, err := ShopsStatus(ctx, o.Config, ShopsOptions{Shop: s.name, Base: base, HTTPClient: opts.HTTPClient})
+		for _, r := range reports {
+			var h ShopHealth
+			if h, err = o.checkShop(ctx, r, base, opts, logger); err != nil {
+				break
+			}
+			out = append(out, h)
+		}
+		unlock()
+		if err != nil {
 			return out, err
 		}
-		if r.Err != nil {
-			logger.WarnContext(ctx, "shop check failed", "platform", r.Platform, "shop", r.Shop, "error", r.Err)
-		}
-		for _, w := range h.Down() {
-			logger.ErrorContext(ctx, "shop webhook down", "platform", r.Platform, "shop", r.Shop, "topic", w.Topic,
-				"state", w.State, "address", w.Address)
-		}
-		if len(h.Down()) > 0 && o.repairs(r.Platform, r.Shop) {
-			if err := o.repair(ctx, &h, base, opts, logger); err != nil {
-				return out, err
-			}
-		}
-		out = append(out, h)
 	}
 	return out, nil
+}
+
+// checkShop records what the check of a shop found, and repairs it.
+func (o *Ops) checkShop(ctx context.Context, r ShopReport, base *url.URL, opts CheckOptions, logger *slog.Logger) (ShopHealth, error) {
+	h := ShopHealth{Report: r, Check: o.shopCheck(r, base)}
+	if err := o.DB.RecordShopCheck(ctx, h.Check); err != nil {
+		return h, err
+	}
+	if r.Err != nil {
+		logger.WarnContext(ctx, "shop check failed", "platform", r.Platform, "shop", r.Shop, "error", r.Err)
+	}
+	for _, w := range h.Down() {
+		logger.ErrorContext(ctx, "shop webhook down", "platform", r.Platform, "shop", r.Shop, "topic", w.Topic,
+			"state", w.State, "address", w.Address)
+	}
+	if len(h.Down()) > 0 && o.repairs(r.Platform, r.Shop) {
+		if err := o.repair(ctx, &h, base, opts, logger); err != nil {
+			return h, err
+		}
+	}
+	return h, nil
 }
 
 // shopCheck reads a shop's status report as a check: one line per needed
@@ -174,6 +202,13 @@ func (o *Ops) repair(ctx context.Context, h *ShopHealth, base *url.URL, opts Che
 	h.Reconciled = reports
 	if err == nil {
 		err = reconcileFailed(reports)
+	}
+	for _, rr := range reports {
+		if err == nil && rr.Busy {
+			// It may have read the shop's pages before what it is yet to
+			// miss: the next check repairs after a reconciliation of its own.
+			err = errors.New(rr.Skipped)
+		}
 	}
 	if err != nil {
 		fail("reconcile its orders first", err)

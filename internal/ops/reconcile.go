@@ -32,6 +32,9 @@ package ops
 //   - A WooCommerce order the site refuses unpaid (a 402 to its webhook) is
 //     not stored; it is counted as unpaid.
 //   - A refund that names no line (money only) has nothing to store.
+//   - One reconciliation of a shop runs at a time, across processes
+//     (store.TryLockShop): one that finds another running skips the shop
+//     and says so (Busy), it does not wait.
 //   - Each shop's run is recorded (RecordReconcileRun), dry runs too,
 //     which store nothing else. A shop whose API fails is reported with
 //     its error, and the others are reconciled all the same.
@@ -105,8 +108,12 @@ type ReconcileOptions struct {
 type ReconcileReport struct {
 	Platform enroll.Platform
 	Shop     string // the shop domain or site URL
-	// Skipped says why the shop was not read (no credentials), or is "".
+	// Skipped says why the shop was not read (no credentials, another
+	// reconciliation of it running), or is "".
 	Skipped string
+	// Busy is true when another reconciliation of the shop was running,
+	// in this process or another: this one did not read it.
+	Busy bool
 	// Err is why the shop's run stopped early; what it found before is
 	// stored and reported all the same.
 	Err error
@@ -173,12 +180,30 @@ func (o *Ops) Reconcile(ctx context.Context, opts ReconcileOptions) ([]Reconcile
 	for _, s := range shops {
 		r := ReconcileReport{Platform: s.platform, Shop: s.name, Skipped: s.skipped}
 		if s.skipped == "" {
-			o.reconcileShop(ctx, s, since, opts, &r)
+			o.reconcileAlone(ctx, s, since, opts, &r)
 			logReconcile(logger, r)
 		}
 		reports = append(reports, r)
 	}
 	return reports, nil
+}
+
+// reconcileAlone reconciles a shop unless another reconciliation of it
+// runs, in this process or another: that one is not waited for, the
+// shop is reported Busy and skipped.
+func (o *Ops) reconcileAlone(ctx context.Context, s apiShop, since time.Time, opts ReconcileOptions, r *ReconcileReport) {
+	unlock, ok, err := o.DB.TryLockShop(ctx, store.LockReconcile, s.platform, source(s))
+	if err != nil {
+		r.Err = fmt.Errorf("reconcile %s: %w", s.name, err)
+		return
+	}
+	if !ok {
+		r.Busy = true
+		r.Skipped = "reconciliation of " + s.name + " already running"
+		return
+	}
+	defer unlock()
+	o.reconcileShop(ctx, s, since, opts, r)
 }
 
 // reconcileShop reconciles one shop and records its run.
@@ -469,6 +494,9 @@ func logReconcile(logger *slog.Logger, r ReconcileReport) {
 		attrs = append(attrs, "warnings", strings.Join(r.Run.Warnings, "; "))
 	}
 	switch {
+	case r.Busy:
+		logger.Info(r.Skipped, "platform", r.Platform, "shop", r.Shop)
+		return
 	case r.Err != nil:
 		logger.Error("reconciliation failed", append(attrs, "error", r.Err)...)
 	case r.Run.Missing+r.Run.Stale+r.Run.Refunds > 0:
