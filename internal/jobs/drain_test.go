@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/edx/edxtest"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -101,6 +103,78 @@ func TestBacklogDrainsWithoutLockTrouble(t *testing.T) {
 		}
 		if strings.Contains(logs.String(), "deadlock") {
 			t.Errorf("jobs ran into each other's locks:\n%s", logs.String())
+		}
+	})
+}
+
+// Orders stored one by one leave a job per item. The first job's call
+// takes up to BatchSize of them, and the jobs of the items it did end with
+// its record: with one worker, every job that runs makes a call, and none
+// is left behind with nothing to do.
+func TestSweptJobsEndWithTheCall(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		lms := edxtest.New(t)
+		inserter, err := jobs.New(db, nil, jobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const orders = 120
+		w := db.NewWriter(inserter.Enqueue, 1, 1)
+		for i := range orders {
+			_, err := w.SaveAccepted(ctx, store.Accepted{
+				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+				Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: int64(i + 1), Paid: true,
+					Items: []enroll.Item{item("course-v1:Org+A+1", fmt.Sprintf("a%d@example.com", i))}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Close()
+		if n := countJobs(t, db, rivertype.JobStateAvailable); n != orders {
+			t.Fatalf("%d jobs enqueued for %d items, want one each", n, orders)
+		}
+
+		client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
+		q, err := jobs.New(db, client, jobs.Options{Workers: 1, BatchSize: 50, PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		deadline := time.Now().Add(60 * time.Second) // far beyond the second it takes
+		for (lms.Enrollments() < orders || queuedJobs(t, db) > 0) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := lms.Enrollments(); got != orders {
+			t.Errorf("%d of %d learners enrolled", got, orders)
+		}
+		for i := range orders {
+			if n := lms.EnrollCount("course-v1:Org+A+1", fmt.Sprintf("a%d@example.com", i)); n != 1 {
+				t.Errorf("a%d enrolled %d times", i, n)
+			}
+		}
+		var pending int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM items WHERE status IN ($1, $2)`,
+			enroll.ItemPending, enroll.ItemRetrying).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending > 0 {
+			t.Errorf("%d items left pending", pending)
+		}
+		if n := queuedJobs(t, db); n > 0 {
+			t.Errorf("%d jobs left to run", n)
+		}
+		calls, ran := len(lms.Calls()), countJobs(t, db, rivertype.JobStateCompleted)
+		if calls != 3 || ran != calls {
+			t.Errorf("%d jobs ran for %d calls, want 3 of each (%d learners, 50 a call)", ran, calls, orders)
 		}
 	})
 }

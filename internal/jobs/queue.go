@@ -213,6 +213,9 @@ func New(db *store.DB, lms *edx.Client, opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("create job queue: %w", err)
 	}
 	q.client = client
+	if q.worker != nil {
+		q.worker.client = client
+	}
 	return q, nil
 }
 

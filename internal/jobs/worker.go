@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,9 +42,10 @@ type Worker struct {
 	lms  *edx.Client
 	opts Options
 
-	lmsTrouble atomic.Bool   // a call failed for want of the LMS since the last answered one
-	wake       chan struct{} // holds one request to wake waiting jobs; the queue's wake loop takes it
-	lastWake   time.Time     // when waiting jobs were last woken; the wake loop's own
+	client     *river.Client[*sql.Tx] // finishes the jobs other jobs' calls left nothing to do
+	lmsTrouble atomic.Bool            // a call failed for want of the LMS since the last answered one
+	wake       chan struct{}          // holds one request to wake waiting jobs; the queue's wake loop takes it
+	lastWake   time.Time              // when waiting jobs were last woken; the wake loop's own
 }
 
 // NextRetry spaces transient failures out exponentially. A job rescued
@@ -90,8 +92,17 @@ type outcome struct {
 // item left without a final answer is given back unrecorded when it is
 // another job's, or when the queue is stopping: its own job runs again.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	w.holdForIngest(ctx)
-	items, extra, busy, err := w.claim(ctx, job.Args.ItemIDs)
+	items, err := w.db.WorkForItems(ctx, job.Args.ItemIDs)
+	if err != nil {
+		return w.storeTrouble(ctx, err)
+	}
+	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
+	if len(items) == 0 {
+		// Another job's call did them all: done, without waiting for ingest.
+		return nil
+	}
+	w.holdForIngest(ctx, job.ScheduledAt)
+	items, extra, busy, err := w.claim(ctx, items)
 	if err != nil {
 		return w.storeTrouble(ctx, err)
 	}
@@ -134,8 +145,16 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		attempts = append(attempts, a)
 		w.log(ctx, it, a)
 	}
-	// Recorded even when the job's own context has run out.
-	if err := w.db.RecordAttempts(context.WithoutCancel(ctx), attempts); err != nil {
+	// Recorded even when the job's own context has run out, together with
+	// the end of the jobs whose items this call did.
+	var done []int64
+	for _, a := range attempts {
+		if a.Status.Done() {
+			done = append(done, a.ItemID)
+		}
+	}
+	finish := func(tx *sql.Tx) error { return w.finishDone(context.WithoutCancel(ctx), tx, done) }
+	if err := w.db.RecordAttemptsThen(context.WithoutCancel(ctx), attempts, finish); err != nil {
 		w.release(ctx, itemIDs(all))
 		return w.storeTrouble(ctx, err)
 	}
@@ -239,17 +258,72 @@ func (w *Worker) wakeStopped(ctx context.Context, err error, woken int) {
 	w.opts.Logger.WarnContext(ctx, "waking waiting enrollment jobs", "error", err, "woken", woken)
 }
 
+// finishDone ends, inside tx, the enrollment jobs waiting to run that hold
+// one of the items ids and whose items are all done: a call filled with
+// other jobs' items left those jobs nothing to do, and a queue turn each
+// would make the items behind them wait for nothing. A running job is left
+// to finish by itself, as is, on PostgreSQL, one whose row another
+// transaction holds.
+func (w *Worker) finishDone(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 || w.client == nil {
+		return nil
+	}
+	params := river.NewJobDeleteManyParams().Kinds(Args{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		First(min(2*len(ids)+10, 10000)).Where(doneJobs(w.db.Dialect(), ids))
+	if _, err := w.client.JobDeleteManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("finish the jobs of %d done items: %w", len(ids), err)
+	}
+	return nil
+}
+
+// doneStatuses are the item statuses that are Done, as SQL literals.
+var doneStatuses = func() string {
+	var quoted []string
+	for _, s := range []enroll.ItemStatus{enroll.ItemEnrolled, enroll.ItemAllowed, enroll.ItemAwaitingRegistration,
+		enroll.ItemUnenrolled, enroll.ItemFailed, enroll.ItemResolved} {
+		quoted = append(quoted, "'"+string(s)+"'")
+	}
+	return strings.Join(quoted, ", ")
+}()
+
+// doneJobs is the condition on river_job rows of jobs that hold one of the
+// items ids and whose items are all done (or gone). The ids are numbers
+// written into the SQL; on PostgreSQL each is a containment the index on
+// the jobs' args answers.
+func doneJobs(d store.Dialect, ids []int64) string {
+	nums := make([]string, len(ids))
+	for i, id := range ids {
+		nums[i] = strconv.FormatInt(id, 10)
+	}
+	if d == store.Postgres {
+		holds := make([]string, len(ids))
+		for i, n := range nums {
+			holds[i] = `args @> '{"item_ids":[` + n + `]}'`
+		}
+		return "(" + strings.Join(holds, " OR ") + `) AND NOT EXISTS (
+			SELECT 1 FROM jsonb_array_elements_text(args->'item_ids') AS job_item(id)
+			JOIN items ON items.id = job_item.id::bigint WHERE items.status NOT IN (` + doneStatuses + `))`
+	}
+	return `EXISTS (SELECT 1 FROM json_each(args, '$.item_ids') AS job_item WHERE job_item.value IN (` + strings.Join(nums, ", ") + `))
+		AND NOT EXISTS (SELECT 1 FROM json_each(args, '$.item_ids') AS job_item
+			JOIN items ON items.id = job_item.value WHERE items.status NOT IN (` + doneStatuses + `))`
+}
+
 // holdPoll is how often a held job looks whether ingest has quietened.
 const holdPoll = 5 * time.Millisecond
 
-// holdForIngest waits while webhooks are being stored, at most MaxHold:
-// on one machine, a job's database writes and CPU would slow the
-// acknowledgements down, and the shop's timeout is the one that matters.
-func (w *Worker) holdForIngest(ctx context.Context) {
+// holdForIngest waits while webhooks are being stored, until MaxHold after
+// the job was due (scheduled): on one machine, a job's database writes and
+// CPU would slow the acknowledgements down, and the shop's timeout is the
+// one that matters. A job that has waited its turn that long already does
+// not wait again, so that under load that never stops the workers keep
+// up, holding only the jobs enqueued just now.
+func (w *Worker) holdForIngest(ctx context.Context, due time.Time) {
 	if w.opts.IngestBusy == nil {
 		return
 	}
-	deadline := time.Now().Add(w.opts.MaxHold)
+	deadline := due.Add(w.opts.MaxHold)
 	for w.opts.IngestBusy() && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
@@ -264,18 +338,13 @@ func (w *Worker) holdForIngest(ctx context.Context) {
 // that another job holds some of this job's items. Claims last RescueAfter,
 // not just JobTimeout: a job records its answers after its deadline, and
 // an item whose answer is being recorded must not be sent again.
-func (w *Worker) claim(ctx context.Context, ids []int64) (items, extra []store.Work, busy bool, err error) {
-	items, err = w.db.WorkForItems(ctx, ids)
-	if err != nil {
-		return nil, nil, false, err
-	}
+func (w *Worker) claim(ctx context.Context, items []store.Work) (_, extra []store.Work, busy bool, err error) {
 	var claimed, more []int64
 	defer func() {
 		if err != nil { // what was claimed is free again for the next try
 			w.release(ctx, append(claimed, more...))
 		}
 	}()
-	items = slices.DeleteFunc(items, func(it store.Work) bool { return it.Status.Done() })
 	todo := itemIDs(items)
 	claimed, err = w.db.Claim(ctx, todo, w.opts.RescueAfter)
 	if err != nil {

@@ -98,6 +98,13 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt) error {
 // statements on SQLite (from its second call on). Call it while holding no
 // transaction.
 func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
+	return db.RecordAttemptsThen(ctx, as, nil)
+}
+
+// RecordAttemptsThen records attempts as RecordAttempts does, and runs then
+// (when not nil) in the same transaction after them, which it sees: the
+// queue finishes there the jobs that the attempts left nothing to do.
+func (db *DB) RecordAttemptsThen(ctx context.Context, as []Attempt, then func(tx *sql.Tx) error) error {
 	db.prepare(ctx)
 	now := db.now()
 	// Items, then orders, in id order: every process locks rows in the same
@@ -116,6 +123,9 @@ func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 			if err := db.updateOrderStatus(ctx, tx, id, now); err != nil {
 				return err
 			}
+		}
+		if then != nil {
+			return then(tx)
 		}
 		return nil
 	})
@@ -206,8 +216,12 @@ func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Du
 	now := db.now()
 	// The outer conditions repeat the inner ones: on PostgreSQL a row another
 	// job changed meanwhile is checked again against them, not the subquery.
-	return db.claim(ctx, `UPDATE items SET claim_expires = $1 WHERE id IN (
+	// The rows are picked once, in a CTE: PostgreSQL may run a subquery in
+	// IN again for each row it updates, and with SKIP LOCKED each run passes
+	// over the rows the last one locked, claiming far more than limit.
+	return db.claim(ctx, `WITH picked AS (
 		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 AND mode = '' ORDER BY id LIMIT $5`+db.skipLocked()+`)
+		UPDATE items SET claim_expires = $1 WHERE id IN (SELECT id FROM picked)
 		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
 }
 

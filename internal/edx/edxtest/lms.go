@@ -62,33 +62,35 @@ type LMS struct {
 
 	srv *httptest.Server
 
-	mu            sync.Mutex
-	down          bool
-	bulkEnabled   bool
-	tokenLifetime time.Duration
-	tokens        map[string]bool // token → still valid
-	tokenRequests int
-	skuRequests   int
-	kinds         map[string]Kind // lower-cased identifier → kind
-	courses       map[string]bool // known courses; empty means all exist
-	skus          map[string]string
-	calls         []Call
-	enrollments   map[pair]*enrollment
-	enrollCount   map[pair]int
-	usernames     map[string]string   // lower-cased email → username of its account
-	emails        map[string]string   // username → lower-cased email
-	modes         map[string][]string // course → the modes it offers
-	defaultModes  []string            // the modes of a course without its own
-	apiCalls      []EnrollmentCall
-	lookups       int
-	failN         int
-	failStatus    int
-	retryAfter    time.Duration
-	fault         func(*http.Request) (int, bool)
-	hold          func(*http.Request, Call)
-	delay         time.Duration
-	perMinute     int
-	accepted      []time.Time // recent calls that passed the throttle
+	mu             sync.Mutex
+	down           bool
+	bulkEnabled    bool
+	tokenLifetime  time.Duration
+	tokens         map[string]bool // token → still valid
+	tokenRequests  int
+	skuRequests    int
+	kinds          map[string]Kind // lower-cased identifier → kind
+	courses        map[string]bool // known courses; empty means all exist
+	skus           map[string]string
+	calls          []Call
+	enrollments    map[pair]*enrollment
+	enrollCount    map[pair]int
+	usernames      map[string]string   // lower-cased email → username of its account
+	emails         map[string]string   // username → lower-cased email
+	modes          map[string][]string // course → the modes it offers
+	defaultModes   []string            // the modes of a course without its own
+	apiCalls       []EnrollmentCall
+	lookups        int
+	failN          int
+	failStatus     int
+	retryAfter     time.Duration
+	fault          func(*http.Request) (int, bool)
+	hold           func(*http.Request, Call)
+	delay          time.Duration
+	throttleCalls  int           // calls that pass the throttle per throttleWindow
+	throttleWindow time.Duration // a minute unless SetThrottleRate says
+	throttleWait   time.Duration // the Retry-After of a throttled call; 0: until a call would pass
+	accepted       []time.Time   // recent calls that passed the throttle
 }
 
 type pair struct{ course, identifier string }
@@ -257,7 +259,18 @@ func (l *LMS) SetHold(f func(r *http.Request, c Call)) {
 func (l *LMS) SetThrottle(perMinute int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.perMinute = perMinute
+	l.throttleCalls, l.throttleWindow, l.throttleWait = perMinute, time.Minute, 0
+	l.accepted = nil
+}
+
+// SetThrottleRate limits bulk-enroll calls to n in any window; excess calls
+// get 429 with Retry-After: retryAfter, however soon a call would pass
+// (an LMS that tells every client to back off as long). SetThrottleRate(1,
+// time.Second, 5*time.Second) lets one call through per second.
+func (l *LMS) SetThrottleRate(n int, window, retryAfter time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.throttleCalls, l.throttleWindow, l.throttleWait = n, window, retryAfter
 	l.accepted = nil
 }
 
@@ -434,13 +447,16 @@ func (l *LMS) answer(r *http.Request, c *Call) (status int, body any, retryAfter
 	if c.Token == "" || !l.tokens[c.Token] {
 		return http.StatusUnauthorized, map[string]string{"detail": "Authentication credentials were not provided."}, 0
 	}
-	if l.perMinute > 0 {
+	if l.throttleCalls > 0 {
 		now := time.Now()
-		for len(l.accepted) > 0 && now.Sub(l.accepted[0]) >= time.Minute {
+		for len(l.accepted) > 0 && now.Sub(l.accepted[0]) >= l.throttleWindow {
 			l.accepted = l.accepted[1:]
 		}
-		if len(l.accepted) >= l.perMinute {
-			wait := l.accepted[0].Add(time.Minute).Sub(now)
+		if len(l.accepted) >= l.throttleCalls {
+			wait := l.accepted[0].Add(l.throttleWindow).Sub(now)
+			if l.throttleWait > 0 {
+				wait = l.throttleWait
+			}
 			return http.StatusTooManyRequests, map[string]string{"detail": "Request was throttled."}, wait
 		}
 		l.accepted = append(l.accepted, now)
