@@ -43,6 +43,7 @@ type Worker struct {
 	opts Options
 
 	client     *river.Client[*sql.Tx] // finishes the jobs other jobs' calls left nothing to do
+	pace       pacer                  // spaces bulk enrollment calls while the LMS throttles them
 	lmsTrouble atomic.Bool            // a call failed for want of the LMS since the last answered one
 	wake       chan struct{}          // holds one request to wake waiting jobs; the queue's wake loop takes it
 	lastWake   time.Time              // when waiting jobs were last woken; the wake loop's own
@@ -537,8 +538,19 @@ func (w *Worker) bulk(ctx context.Context, course string, want enroll.Want, item
 			identifiers = append(identifiers, items[i].Email)
 		}
 	}
-	res, err := w.lms.BulkEnroll(ctx, edx.BulkEnrollRequest{Action: want.Action(), Courses: []string{course},
-		Identifiers: identifiers, AutoEnroll: w.opts.AutoEnroll, EmailStudents: w.opts.EmailStudents})
+	sent, err := w.pace.wait(ctx)
+	var res *edx.BulkEnrollResult
+	if err == nil {
+		res, err = w.lms.BulkEnroll(ctx, edx.BulkEnrollRequest{Action: want.Action(), Courses: []string{course},
+			Identifiers: identifiers, AutoEnroll: w.opts.AutoEnroll, EmailStudents: w.opts.EmailStudents})
+		var apiErr *edx.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == 429 && apiErr.RetryAfter > 0:
+			w.pace.throttled(sent, apiErr.RetryAfter)
+		case err == nil:
+			w.pace.passed()
+		}
+	}
 	for _, i := range idx {
 		if err != nil {
 			outs[i] = fromError(err, course)
