@@ -45,7 +45,8 @@ func purge(ctx context.Context, env *environment, args []string) error {
 	if dryRun {
 		verb = "would drop (dry run)"
 	}
-	fmt.Fprintf(plain(env.stdout), "%s the bodies of %d deliveries received before %s: %d bytes; %d delivery keys\n",
-		verb, res.Deliveries, cut.UTC().Format(time.DateTime), res.Bytes, res.Keys)
+	fmt.Fprintf(plain(env.stdout), "%s the bodies of %d deliveries received before %s: %d bytes; %d delivery keys; "+
+		"%d reconciliation runs; %d webhook outages\n",
+		verb, res.Deliveries, cut.UTC().Format(time.DateTime), res.Bytes, res.Keys, res.ReconcileRuns, res.Outages)
 	return nil
 }

@@ -56,7 +56,7 @@ func (w *retentionWorker) Work(ctx context.Context, job *river.Job[RetentionArgs
 	}
 	w.metrics.Purged(res.Deliveries, res.Bytes)
 	w.logger.Info("retention purged", "received_before", cut.UTC().Format(time.RFC3339), "deliveries", res.Deliveries,
-		"bytes", res.Bytes, "delivery_keys", res.Keys)
+		"bytes", res.Bytes, "delivery_keys", res.Keys, "reconcile_runs", res.ReconcileRuns, "webhook_outages", res.Outages)
 	return nil
 }
 

@@ -19,7 +19,8 @@ import (
 //     shop's GDPR request), in one shop or in all; never unenrolls anyone.
 //   - AnswerDataRequest: a data request marked answered.
 //   - Purge: the raw bodies of finished orders' and rejected deliveries
-//     older than an age, at least config.MinRetention.
+//     older than an age, at least config.MinRetention, and the records of
+//     reconciliations (each shop's latest kept) and webhook outages as old.
 
 // Export returns everything stored about an email, any case.
 func (o *Ops) Export(ctx context.Context, email string) (store.Export, error) {
@@ -63,8 +64,9 @@ func (o *Ops) Purge(ctx context.Context, actor string, olderThan time.Duration, 
 		return res, cut, err
 	}
 	err = o.DB.RecordAction(ctx, store.ActionRecord{Actor: strings.TrimSpace(actor), Action: store.ActionPurge,
-		Note: fmt.Sprintf("bodies of deliveries received before %s: %d deliveries, %d bytes, %d delivery keys",
-			cut.UTC().Format(time.RFC3339), res.Deliveries, res.Bytes, res.Keys)})
+		Note: fmt.Sprintf("bodies of deliveries received before %s: %d deliveries, %d bytes, %d delivery keys, "+
+			"%d reconciliation runs, %d webhook outages",
+			cut.UTC().Format(time.RFC3339), res.Deliveries, res.Bytes, res.Keys, res.ReconcileRuns, res.Outages)})
 	if err != nil {
 		return res, cut, fmt.Errorf("purge done, but: %w", err)
 	}

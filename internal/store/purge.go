@@ -21,7 +21,19 @@ type PurgeResult struct {
 	Bytes int64 `json:"bytes"`
 	// Keys are the delivery keys deleted.
 	Keys int64 `json:"delivery_keys"`
+	// ReconcileRuns are the records of reconciliations deleted, Outages
+	// those of webhook outages over.
+	ReconcileRuns int64 `json:"reconcile_runs"`
+	Outages       int64 `json:"webhook_outages"`
 }
+
+// The records of reconciliations started before the cut, but each shop's
+// latest; and of webhook outages over before it.
+const (
+	oldRuns = `FROM reconcile_runs WHERE started_at < $1 AND EXISTS (SELECT 1 FROM reconcile_runs n
+		WHERE n.platform = reconcile_runs.platform AND n.source = reconcile_runs.source AND n.started_at > reconcile_runs.started_at)`
+	oldOutages = `FROM webhook_outages WHERE up_at IS NOT NULL AND up_at < $1`
+)
 
 // purgeChunk is how many deliveries one transaction of a purge clears, so
 // that a first purge of a large database does not hold up webhooks.
@@ -32,7 +44,9 @@ const purgeChunk = 500
 // order: one with items, all done (enroll.ItemStatus.Done), or with none
 // and not awaiting payment. It deletes the delivery keys received before
 // olderThan too: they only guard against redeliveries, which stop after
-// hours. Orders, items, statuses and attempts stay. A dry run changes
+// hours; and the records of reconciliations started before olderThan but
+// each shop's latest, and of webhook outages over before it. Orders,
+// items, statuses and attempts stay. A dry run changes
 // nothing and tells what a purge would drop.
 func (db *DB) Purge(ctx context.Context, olderThan time.Time, dryRun bool) (PurgeResult, error) {
 	var res PurgeResult
@@ -48,6 +62,12 @@ func (db *DB) Purge(ctx context.Context, olderThan time.Time, dryRun bool) (Purg
 			}
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM delivery_keys WHERE received_at < $1`, cut).Scan(&res.Keys); err != nil {
 				return fmt.Errorf("count delivery keys to purge: %w", err)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) `+oldRuns, cut).Scan(&res.ReconcileRuns); err != nil {
+				return fmt.Errorf("count reconciliations to purge: %w", err)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) `+oldOutages, cut).Scan(&res.Outages); err != nil {
+				return fmt.Errorf("count webhook outages to purge: %w", err)
 			}
 			return nil
 		})
@@ -90,11 +110,19 @@ func (db *DB) Purge(ctx context.Context, olderThan time.Time, dryRun bool) (Purg
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res.Keys, err = execCount(ctx, tx, `DELETE FROM delivery_keys WHERE received_at < $1`, cut)
-		return err
+		if res.Keys, err = execCount(ctx, tx, `DELETE FROM delivery_keys WHERE received_at < $1`, cut); err != nil {
+			return fmt.Errorf("delivery keys: %w", err)
+		}
+		if res.ReconcileRuns, err = execCount(ctx, tx, `DELETE `+oldRuns, cut); err != nil {
+			return fmt.Errorf("reconciliations: %w", err)
+		}
+		if res.Outages, err = execCount(ctx, tx, `DELETE `+oldOutages, cut); err != nil {
+			return fmt.Errorf("webhook outages: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("purge delivery keys: %w", err)
+		return res, fmt.Errorf("purge: %w", err)
 	}
 	return res, nil
 }
