@@ -29,7 +29,7 @@ Usage:
 
 Commands:
   serve     run the HTTP server and the enrollment workers
-  worker    run the enrollment workers only (health and metrics endpoints on the listen address)
+  worker    run the enrollment workers and periodic jobs, no webhooks (health and metrics endpoints on the listen address)
   migrate   create or upgrade the database schema, then exit
   check     validate the configuration, the database and the LMS connection
   orders    list, show and retry orders: orders list|show|retry|resolve

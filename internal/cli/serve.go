@@ -39,7 +39,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 // enrollment scales apart from webhook intake (serve with
 // WEBHOOK_RECEIVER_WORKERS=0).
 func worker(ctx context.Context, env *environment, args []string) error {
-	return run(ctx, env, args, "worker", "Run enrollment workers only, with /healthz, /readyz and /metrics on WEBHOOK_RECEIVER_LISTEN.\nThe database schema is created or upgraded at start.")
+	return run(ctx, env, args, "worker", "Run enrollment workers and the periodic jobs (no webhooks), with /healthz, /readyz and /metrics on WEBHOOK_RECEIVER_LISTEN.\nThe database schema is created or upgraded at start.")
 }
 
 func run(ctx context.Context, env *environment, args []string, name, summary string) error {

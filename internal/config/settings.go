@@ -110,7 +110,8 @@ var settings = []setting{
 		doc:  "Comma-separated IPs/CIDRs (a YAML list in the file) whose `X-Forwarded-For` is believed for the source IP",
 		kind: prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
 	{key: "workers", env: "WEBHOOK_RECEIVER_WORKERS", def: "4",
-		doc:  "Concurrent enrollment jobs in this process; `0` = accept webhooks only",
+		doc: "Concurrent enrollment jobs in this process; `0` = none (the periodic jobs still run: retention, the " +
+			"shops' health check and reconciliation)",
 		kind: integer(func(c *Config) *int { return &c.Workers }, atLeast(0))},
 	{key: "rescue_after", env: "WEBHOOK_RECEIVER_RESCUE_AFTER", showDef: "job timeout + 30s (2m30s)",
 		doc: "How long a job may look running before another process takes its process for dead and runs it again; " +
@@ -131,11 +132,11 @@ var settings = []setting{
 			"and required by `repair`",
 		kind: text(func(c *Config) *string { return &c.PublicURL }, receiverURLOrEmpty)},
 	{key: "shop_check_every", env: "WEBHOOK_RECEIVER_SHOP_CHECK_EVERY", def: "15m",
-		doc: "How often `serve` checks the webhook subscriptions of the shops and sites with API access (a periodic job, " +
+		doc: "How often `serve` and `worker` check the webhook subscriptions of the shops and sites with API access (a periodic job, " +
 			"one replica at a time); `0` = never",
 		kind: duration(func(c *Config) *time.Duration { return &c.ShopCheckEvery }, notNegative)},
 	{key: "reconcile_every", env: "WEBHOOK_RECEIVER_RECONCILE_EVERY", def: "15m",
-		doc: "How often `serve` reconciles the orders of the shops and sites with API access against their APIs (a " +
+		doc: "How often `serve` and `worker` reconcile the orders of the shops and sites with API access against their APIs (a " +
 			"periodic job, one replica at a time); `0` = never",
 		kind: duration(func(c *Config) *time.Duration { return &c.ReconcileEvery }, notNegative)},
 	{key: "reconcile_lookback", env: "WEBHOOK_RECEIVER_RECONCILE_LOOKBACK", def: "72h",
