@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -45,15 +44,8 @@ func reconcile(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(env.stdout)
-		for _, r := range reports {
-			if err := enc.Encode(reconcileView(r)); err != nil {
-				return err
-			}
-		}
-	} else {
-		printReconcile(plain(env.stdout), reports)
+	if err := printPage(env, "", reports, 0, *asJSON, reconcileView, printReconcile); err != nil {
+		return err
 	}
 	if n := ops.ReconcileFailed(reports); n > 0 {
 		return fmt.Errorf("%d shop(s) failed", n)
