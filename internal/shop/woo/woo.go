@@ -11,6 +11,7 @@ package woo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -280,8 +281,11 @@ const perPage = 100
 // pages reads every page of a list, from page 1 until X-WP-TotalPages (read
 // anew on each page, as the list may grow) or, without that header, until
 // a page shorter than perPage. each decodes a page and returns how many
-// items it had.
+// items it had. A full page that repeats the one before it means the site
+// (or a cache in front of it) ignores page: without the header that would
+// never end, so it is an error.
 func (c *Client) pages(ctx context.Context, op, path string, query url.Values, each func(page int, body []byte) (int, error)) error {
+	var last [sha256.Size]byte
 	for page := 1; ; page++ {
 		q := url.Values{}
 		for k, v := range query {
@@ -293,6 +297,11 @@ func (c *Client) pages(ctx context.Context, op, path string, query url.Values, e
 		if err != nil {
 			return err
 		}
+		sum := sha256.Sum256(a.body)
+		if page > 1 && sum == last {
+			return fmt.Errorf("%s, page %d: the site answered page %d again: it ignores the page parameter (a caching plugin or proxy?), so the list cannot be read whole", op, page, page-1)
+		}
+		last = sum
 		n, err := each(page, a.body)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package woo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -440,4 +441,37 @@ func TestTooManyRequests(t *testing.T) {
 			t.Errorf("error %v, want context.Canceled", err)
 		}
 	})
+}
+
+func TestPagesIgnoredIsAnError(t *testing.T) {
+	var hooks []string
+	for i := range 100 {
+		hooks = append(hooks, fmt.Sprintf(`{"id":%d,"topic":"order.created","status":"active","delivery_url":"https://a.example.com/"}`, i+1))
+	}
+	page := "[" + strings.Join(hooks, ",") + "]"
+	for _, header := range []string{"", "3"} {
+		t.Run("X-WP-TotalPages "+header, func(t *testing.T) {
+			requests := 0
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests++
+				if header != "" {
+					w.Header().Set("X-WP-TotalPages", header)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(page)) // page 1, whatever page is asked for
+			}))
+			defer srv.Close()
+			c, err := woo.New(woo.Options{BaseURL: srv.URL, ConsumerKey: "ck", ConsumerSecret: "cs", HTTPClient: srv.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Webhooks(t.Context())
+			if err == nil || !strings.Contains(err.Error(), "ignores the page parameter") {
+				t.Errorf("error %v, want one saying the site ignores page", err)
+			}
+			if requests != 2 {
+				t.Errorf("%d requests, want 2 (page 1, then page 2 seen to repeat it)", requests)
+			}
+		})
+	}
 }
