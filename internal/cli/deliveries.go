@@ -28,15 +28,12 @@ func deliveries(ctx context.Context, env *environment, args []string) error {
 
 func deliveriesList(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
-	var rejected, asJSON bool
-	var limit int
-	var before int64
+	var rejected bool
+	var page pageFlags
 	fs := newFlagSet(env, "deliveries list", "List webhook deliveries, newest first: time, shop, answer, reason, source IP.\nRejected ones (--rejected) show a mis-configured shop secret or a stranger knocking;\npast the first 10 a minute from one address for one reason, they are counted in one row\n(\"and 19,950 more like it\").")
 	flags.registerDatabase(fs)
 	fs.BoolVar(&rejected, "rejected", false, "only deliveries not answered 200")
-	fs.IntVar(&limit, "limit", 50, "deliveries per page, at most 500")
-	fs.Int64Var(&before, "before", 0, "page cursor: deliveries older than this id (printed after a full page)")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON object per delivery and line (without bodies)")
+	page.register(fs, "deliveries", "print one JSON object per delivery and line (without bodies)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,11 +42,11 @@ func deliveriesList(ctx context.Context, env *environment, args []string) error 
 		return err
 	}
 	defer closeDB()
-	ds, next, err := o.DB.ListDeliveries(ctx, store.DeliveryFilter{Rejected: rejected, Before: before, Limit: limit})
+	ds, next, err := o.DB.ListDeliveries(ctx, store.DeliveryFilter{Rejected: rejected, Before: page.before, Limit: page.limit})
 	if err != nil {
 		return err
 	}
-	return printPage(env, "deliveries", ds, next, asJSON, deliveryView, printDeliveries)
+	return printPage(env, "deliveries", ds, next, page.asJSON, deliveryView, printDeliveries)
 }
 
 // printDeliveries prints deliveries as a table.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -169,6 +170,20 @@ func deliveryView(d store.DeliveryRecord) deliveryJSON {
 
 // printPage prints one page of a list: one JSON object (view) per row and
 // line, or a table; then, on stderr, how to ask for the next page.
+// pageFlags are a list command's --limit, --before and --json.
+type pageFlags struct {
+	limit  int
+	before int64
+	asJSON bool
+}
+
+// register adds the flags; noun names the rows, jsonHelp says what --json prints.
+func (p *pageFlags) register(fs *flag.FlagSet, noun, jsonHelp string) {
+	fs.IntVar(&p.limit, "limit", 50, noun+" per page, at most 500")
+	fs.Int64Var(&p.before, "before", 0, "page cursor: "+noun+" older than this id (printed after a full page)")
+	fs.BoolVar(&p.asJSON, "json", false, jsonHelp)
+}
+
 func printPage[T, V any](env *environment, noun string, rows []T, next int64, asJSON bool, view func(T) V, table func(io.Writer, []T)) error {
 	if asJSON {
 		enc := json.NewEncoder(env.stdout)

@@ -57,16 +57,12 @@ func orders(ctx context.Context, env *environment, args []string) error {
 func ordersList(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
 	var filters filterFlags
-	var limit int
-	var before int64
-	var asJSON bool
+	var page pageFlags
 	fs := newFlagSet(env, "orders list", "List orders, newest first, one line per item (orders without items: one line).\n"+
 		"More pages: pass --before the number printed at the end.\n\n"+strings.TrimSuffix(itemStatusHelp(), "\n"))
 	flags.registerDatabase(fs)
 	filters.register(fs, true)
-	fs.IntVar(&limit, "limit", 50, "orders per page, at most 500")
-	fs.Int64Var(&before, "before", 0, "page cursor: orders older than this one (printed after a full page)")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON object per order and line")
+	page.register(fs, "orders", "print one JSON object per order and line")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -74,7 +70,7 @@ func ordersList(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
-	f.Limit, f.Before = limit, before
+	f.Limit, f.Before = page.limit, page.before
 	o, closeDB, err := openOps(ctx, env, &flags)
 	if err != nil {
 		return err
@@ -84,7 +80,7 @@ func ordersList(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printPage(env, "orders", list, next, asJSON, orderView, printOrders)
+	return printPage(env, "orders", list, next, page.asJSON, orderView, printOrders)
 }
 
 func printOrders(w io.Writer, list []store.OrderRecord) {

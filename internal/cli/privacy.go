@@ -97,17 +97,14 @@ func privacyRedact(ctx context.Context, env *environment, args []string) error {
 
 func privacyRequests(ctx context.Context, env *environment, args []string) error {
 	var flags configFlags
-	var pending, asJSON bool
-	var limit int
-	var before int64
+	var pending bool
+	var page pageFlags
 	fs := newFlagSet(env, "privacy requests", "List privacy requests, newest first: Shopify's customers/redact, shop/redact and\n"+
 		"customers/data_request webhooks, and redactions made by hand. A data request waits until it is answered\n"+
 		"('privacy export --email' gives the answer, 'privacy answer ID' records it).")
 	flags.registerDatabase(fs)
 	fs.BoolVar(&pending, "pending", false, "only data requests not answered yet")
-	fs.IntVar(&limit, "limit", 50, "requests per page, at most 500")
-	fs.Int64Var(&before, "before", 0, "page cursor: requests older than this id (printed after a full page)")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON object per request and line")
+	page.register(fs, "requests", "print one JSON object per request and line")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -116,11 +113,11 @@ func privacyRequests(ctx context.Context, env *environment, args []string) error
 		return err
 	}
 	defer closeDB()
-	rs, next, err := o.DB.ListPrivacyRequests(ctx, store.PrivacyFilter{Pending: pending, Before: before, Limit: limit})
+	rs, next, err := o.DB.ListPrivacyRequests(ctx, store.PrivacyFilter{Pending: pending, Before: page.before, Limit: page.limit})
 	if err != nil {
 		return err
 	}
-	return printPage(env, "requests", rs, next, asJSON, store.ExportRequestOf, printPrivacyRequests)
+	return printPage(env, "requests", rs, next, page.asJSON, store.ExportRequestOf, printPrivacyRequests)
 }
 
 // printPrivacyRequests prints privacy requests as a table.
