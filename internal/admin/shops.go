@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/config"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/store"
 )
@@ -14,41 +15,15 @@ import (
 // recentRuns is how many reconciliations of each shop the Shops page lists.
 const recentRuns = 5
 
-// configuredShop is a shop or site of the configuration.
-type configuredShop struct {
-	Platform enroll.Platform
-	Name     string // the shop domain or site URL, as configured
-	// Stored is its name as its orders and reconciliations are stored.
-	Stored string
-	HasAPI bool
-}
-
-// shops lists the configured Shopify shops, then the WooCommerce sites.
-func (c *console) shops() []configuredShop {
-	var out []configuredShop
-	for _, s := range c.Ops.Config.Shopify {
-		out = append(out, configuredShop{enroll.Shopify, s.Domain, s.Domain, s.HasAPI()})
-	}
-	for _, s := range c.Ops.Config.WooCommerce {
-		out = append(out, configuredShop{enroll.WooCommerce, s.Source, s.StoredSource(), s.HasAPI()})
-	}
-	return out
-}
-
 // configuredName is the configured name of the shop or site source names,
 // or "" when none is.
 func (c *console) configuredName(source string) string {
-	if s, ok := c.Ops.Config.Shop(source); ok {
-		return s.Domain
-	}
-	if s, ok := c.Ops.Config.Site(source); ok {
-		return s.Source
-	}
-	return ""
+	s, _ := c.Ops.Config.FindShop("", source)
+	return s.Name
 }
 
 // checkOf finds a shop's last health check among checks.
-func checkOf(checks []store.ShopCheck, s configuredShop) (store.ShopCheck, bool) {
+func checkOf(checks []store.ShopCheck, s config.ShopRef) (store.ShopCheck, bool) {
 	for _, c := range checks {
 		if c.Platform == s.Platform && enroll.SameSource(s.Platform, c.Source, s.Name) {
 			return c, true
@@ -58,7 +33,7 @@ func checkOf(checks []store.ShopCheck, s configuredShop) (store.ShopCheck, bool)
 }
 
 type shopView struct {
-	configuredShop
+	config.ShopRef
 	// Check is the last health check, when Checked.
 	Check   store.ShopCheck
 	Checked bool
@@ -87,8 +62,8 @@ func (c *console) handleShops() http.Handler {
 			return
 		}
 		var p shopsPage
-		for _, s := range c.shops() {
-			v := shopView{configuredShop: s}
+		for _, s := range c.Ops.Config.ShopRefs() {
+			v := shopView{ShopRef: s}
 			v.Check, v.Checked = checkOf(checks, s)
 			if v.Runs, err = c.DB.ReconcileRuns(ctx, s.Platform, s.Stored, recentRuns); err != nil {
 				c.fail(w, r, http.StatusInternalServerError, err)
@@ -143,7 +118,7 @@ func (c *console) shopAlarms(ctx context.Context, now time.Time) (shopAlarms, er
 	}
 	// Only the shops checked now: a shop taken out of the configuration, or
 	// that lost its API access, keeps the rows of its last check.
-	for _, s := range c.shops() {
+	for _, s := range c.Ops.Config.ShopRefs() {
 		check, ok := checkOf(checks, s)
 		if !ok || !s.HasAPI {
 			continue

@@ -40,14 +40,9 @@ func newMetrics(cfg config.Config, db *store.DB, logger *slog.Logger) *metrics.M
 		},
 		Logger: logger,
 	})
-	for _, s := range cfg.Shopify {
-		if s.HasAPI() {
-			m.Reconciled(s.Domain, 0, 0)
-		}
-	}
-	for _, s := range cfg.WooCommerce {
-		if s.HasAPI() {
-			m.Reconciled(s.Source, 0, 0)
+	for _, s := range cfg.ShopRefs() {
+		if s.HasAPI {
+			m.Reconciled(s.Name, 0, 0)
 		}
 	}
 	return m
@@ -56,15 +51,8 @@ func newMetrics(cfg config.Config, db *store.DB, logger *slog.Logger) *metrics.M
 // checkedShop reports whether a shop is configured with API access: the
 // health check checks it.
 func checkedShop(cfg config.Config, p enroll.Platform, source string) bool {
-	switch p {
-	case enroll.Shopify:
-		s, ok := cfg.Shop(source)
-		return ok && s.HasAPI()
-	case enroll.WooCommerce:
-		s, ok := cfg.Site(source)
-		return ok && s.HasAPI()
-	}
-	return false
+	s, ok := cfg.FindShop(p, source)
+	return ok && s.HasAPI
 }
 
 // serveMetrics serves /metrics alone on ln, the listener of

@@ -257,6 +257,48 @@ func Default() Config {
 	return c
 }
 
+// ShopRef is a configured Shopify shop or WooCommerce site as the
+// operations that treat both alike see it.
+type ShopRef struct {
+	Platform enroll.Platform
+	Name     string // the shop domain or site URL, as configured
+	Stored   string // its name as its orders and reconciliations are stored
+	HasAPI   bool
+	Repair   bool
+}
+
+func (s Shop) ref() ShopRef {
+	return ShopRef{Platform: enroll.Shopify, Name: s.Domain, Stored: s.Domain, HasAPI: s.HasAPI(), Repair: s.Repair}
+}
+
+func (s Site) ref() ShopRef {
+	return ShopRef{Platform: enroll.WooCommerce, Name: s.Source, Stored: s.StoredSource(), HasAPI: s.HasAPI(), Repair: s.Repair}
+}
+
+// ShopRefs lists the configured Shopify shops, then the WooCommerce sites.
+func (c Config) ShopRefs() []ShopRef {
+	var out []ShopRef
+	for _, s := range c.Shopify {
+		out = append(out, s.ref())
+	}
+	for _, s := range c.WooCommerce {
+		out = append(out, s.ref())
+	}
+	return out
+}
+
+// FindShop returns the configured shop or site of platform p named source,
+// compared as Shop and Site compare names; p "" looks on both platforms.
+func (c Config) FindShop(p enroll.Platform, source string) (ShopRef, bool) {
+	if s, ok := c.Shop(source); ok && (p == "" || p == enroll.Shopify) {
+		return s.ref(), true
+	}
+	if s, ok := c.Site(source); ok && (p == "" || p == enroll.WooCommerce) {
+		return s.ref(), true
+	}
+	return ShopRef{}, false
+}
+
 // Shop returns the shop with this domain, ignoring case.
 func (c Config) Shop(domain string) (Shop, bool) {
 	if i := shopIndex(c.Shopify, domain); i >= 0 {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
 )
 
 func TestParseBool(t *testing.T) {
@@ -97,6 +99,37 @@ func TestShopLookup(t *testing.T) {
 				t.Errorf("Shop(%q) = %q, %v; want %q, %v", tt.domain, got.Domain, ok, tt.want, tt.found)
 			}
 		})
+	}
+}
+
+func TestFindShop(t *testing.T) {
+	c := Config{
+		Shopify:     []Shop{{Domain: "first.myshopify.com", APIToken: "t", Repair: true}},
+		WooCommerce: []Site{{Source: "https://shop.example.com/"}},
+	}
+	tests := []struct {
+		platform enroll.Platform
+		source   string
+		want     ShopRef
+		found    bool
+	}{
+		{"", "FIRST.myshopify.com", ShopRef{enroll.Shopify, "first.myshopify.com", "first.myshopify.com", true, true}, true},
+		{enroll.Shopify, "first.myshopify.com", ShopRef{enroll.Shopify, "first.myshopify.com", "first.myshopify.com", true, true}, true},
+		{enroll.WooCommerce, "first.myshopify.com", ShopRef{}, false},
+		{"", "https://shop.example.com", ShopRef{enroll.WooCommerce, "https://shop.example.com/", "https://shop.example.com", false, false}, true},
+		{enroll.Shopify, "https://shop.example.com/", ShopRef{}, false},
+		{"", "other.myshopify.com", ShopRef{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.platform)+" "+tt.source, func(t *testing.T) {
+			got, ok := c.FindShop(tt.platform, tt.source)
+			if ok != tt.found || got != tt.want {
+				t.Errorf("FindShop(%q, %q) = %+v, %v; want %+v, %v", tt.platform, tt.source, got, ok, tt.want, tt.found)
+			}
+		})
+	}
+	if refs := c.ShopRefs(); len(refs) != 2 || refs[0].Platform != enroll.Shopify || refs[1].Stored != "https://shop.example.com" {
+		t.Errorf("ShopRefs() = %+v, want the shop, then the site", refs)
 	}
 }
 

@@ -172,15 +172,8 @@ func (o *Ops) shopCheck(r ShopReport, base *url.URL) store.ShopCheck {
 
 // repairs reports whether the configured shop or site has repair on.
 func (o *Ops) repairs(p enroll.Platform, shop string) bool {
-	switch p {
-	case enroll.Shopify:
-		s, ok := o.Config.Shop(shop)
-		return ok && s.Repair
-	case enroll.WooCommerce:
-		s, ok := o.Config.Site(shop)
-		return ok && s.Repair
-	}
-	return false
+	s, ok := o.Config.FindShop(p, shop)
+	return ok && s.Repair
 }
 
 // repair reconciles a shop's orders of the lookback, then makes its

@@ -10,16 +10,12 @@ import (
 // behalf of actor. A shop that is not configured or has no API access is
 // refused, and so is a process that runs no reconciliations.
 func (o *Ops) ReconcileNow(ctx context.Context, actor, source string) error {
-	var name string
-	var hasAPI bool
-	if s, ok := o.Config.Shop(source); ok {
-		name, hasAPI = s.Domain, s.HasAPI()
-	} else if s, ok := o.Config.Site(source); ok {
-		name, hasAPI = s.Source, s.HasAPI()
-	} else {
+	s, ok := o.Config.FindShop("", source)
+	if !ok {
 		return refuse("no Shopify shop or WooCommerce site %q is configured", source)
 	}
-	if !hasAPI {
+	name := s.Name
+	if !s.HasAPI {
 		return refuse("%s has no API access: reconciliation is off for it", name)
 	}
 	if o.ReconcileLater == nil {
