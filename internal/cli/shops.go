@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
 	"text/tabwriter"
@@ -45,26 +46,20 @@ func shops(ctx context.Context, env *environment, args []string) error {
 func shopsSubscribe(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "shops subscribe", "Create or repair the webhook subscriptions of every configured shop and site (or of --shop),\n"+
 		"pointed at the receiver's endpoints under --url. Idempotent; --dry-run changes nothing.")
-	var flags configFlags
-	fs.StringVar(&flags.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
-	shop := fs.String("shop", "", "only this Shopify shop domain or WooCommerce site URL")
-	rawURL := fs.String("url", "", "the receiver's public https:// address, as the shops reach it (default $WEBHOOK_RECEIVER_PUBLIC_URL)")
+	var flags shopsFlags
+	flags.register(fs, "the receiver's public https:// address, as the shops reach it (default $WEBHOOK_RECEIVER_PUBLIC_URL)")
 	dryRun := fs.Bool("dry-run", false, "say what would be done, change nothing")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, _, err := flags.load(env)
-	if err != nil {
-		return err
-	}
-	base, err := receiverURL(cfg, *rawURL)
+	cfg, base, err := flags.load(env)
 	if err != nil {
 		return err
 	}
 	if base == nil {
 		return usageError(fs, "--url is required (or WEBHOOK_RECEIVER_PUBLIC_URL): the receiver's public https:// address, such as https://webhooks.lms.example.com")
 	}
-	reports, err := ops.SubscribeShops(ctx, cfg, ops.ShopsOptions{Shop: *shop, Base: base, DryRun: *dryRun, HTTPClient: env.httpClient})
+	reports, err := ops.SubscribeShops(ctx, cfg, ops.ShopsOptions{Shop: flags.shop, Base: base, DryRun: *dryRun, HTTPClient: env.httpClient})
 	if err != nil {
 		return err
 	}
@@ -75,27 +70,45 @@ func shopsStatus(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "shops status", "List every webhook subscription of every configured shop and site (or of --shop) and its\n"+
 		"state. With --url, a subscription of ours at another address points elsewhere; without\n"+
 		"it, one at our endpoint's path on any host counts as ours.")
-	var flags configFlags
-	fs.StringVar(&flags.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
-	shop := fs.String("shop", "", "only this Shopify shop domain or WooCommerce site URL")
-	rawURL := fs.String("url", "", "the receiver's public https:// address (default $WEBHOOK_RECEIVER_PUBLIC_URL, optional)")
+	var flags shopsFlags
+	flags.register(fs, "the receiver's public https:// address (default $WEBHOOK_RECEIVER_PUBLIC_URL, optional)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, _, err := flags.load(env)
+	cfg, base, err := flags.load(env)
 	if err != nil {
 		return err
 	}
-	base, err := receiverURL(cfg, *rawURL)
-	if err != nil {
-		return err
-	}
-	opts := ops.ShopsOptions{Shop: *shop, Base: base, HTTPClient: env.httpClient}
+	opts := ops.ShopsOptions{Shop: flags.shop, Base: base, HTTPClient: env.httpClient}
 	reports, err := ops.ShopsStatus(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
 	return printShops(env, reports)
+}
+
+// shopsFlags are the shops subcommands' --config, --shop and --url.
+type shopsFlags struct {
+	config configFlags
+	shop   string
+	url    string
+}
+
+func (f *shopsFlags) register(fs *flag.FlagSet, urlHelp string) {
+	fs.StringVar(&f.config.file, "config", "", "YAML configuration file (default $WEBHOOK_RECEIVER_CONFIG)")
+	fs.StringVar(&f.shop, "shop", "", "only this Shopify shop domain or WooCommerce site URL")
+	fs.StringVar(&f.url, "url", "", urlHelp)
+}
+
+// load reads the configuration and the receiver's public URL (nil when
+// neither --url nor WEBHOOK_RECEIVER_PUBLIC_URL is set).
+func (f *shopsFlags) load(env *environment) (config.Config, *url.URL, error) {
+	cfg, _, err := f.config.load(env)
+	if err != nil {
+		return cfg, nil, err
+	}
+	base, err := receiverURL(cfg, f.url)
+	return cfg, base, err
 }
 
 // receiverURL is the receiver's public base URL: --url, else the
