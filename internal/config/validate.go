@@ -93,27 +93,17 @@ func (c Config) validateAPIAccess() []error {
 	var errs []error
 	for i, s := range c.Shopify {
 		entry := fmt.Sprintf("shopify[%d].", i)
-		switch {
-		case s.ClientID != "" && s.ClientSecret == "":
-			errs = append(errs, fmt.Errorf("%s: a client id needs its client secret (%s) for shop %q",
-				c.Source(entry+"client_id"), c.Source(entry+"client_secret"), s.Domain))
-		case s.ClientID == "" && s.ClientSecret != "":
-			errs = append(errs, fmt.Errorf("%s: a client secret needs its client id (%s) for shop %q",
-				c.Source(entry+"client_secret"), c.Source(entry+"client_id"), s.Domain))
-		case s.ClientID != "" && s.APIToken != "":
+		if err := c.validatePair(entry, "client id", "client_id", s.ClientID, "client secret", "client_secret", string(s.ClientSecret), "shop", s.Domain); err != nil {
+			errs = append(errs, err)
+		} else if s.ClientID != "" && s.APIToken != "" {
 			errs = append(errs, fmt.Errorf("%s and %s are both set for shop %q: use one (a custom app's token, or a "+
 				"Dev Dashboard app's client credentials)", c.Source(entry+"api_token"), c.Source(entry+"client_id"), s.Domain))
 		}
 	}
 	for i, s := range c.WooCommerce {
 		entry := fmt.Sprintf("woocommerce[%d].", i)
-		switch {
-		case s.ConsumerKey != "" && s.ConsumerSecret == "":
-			errs = append(errs, fmt.Errorf("%s: a consumer key needs its consumer secret (%s) for site %q",
-				c.Source(entry+"consumer_key"), c.Source(entry+"consumer_secret"), s.Source))
-		case s.ConsumerKey == "" && s.ConsumerSecret != "":
-			errs = append(errs, fmt.Errorf("%s: a consumer secret needs its consumer key (%s) for site %q",
-				c.Source(entry+"consumer_secret"), c.Source(entry+"consumer_key"), s.Source))
+		if err := c.validatePair(entry, "consumer key", "consumer_key", string(s.ConsumerKey), "consumer secret", "consumer_secret", string(s.ConsumerSecret), "site", s.Source); err != nil {
+			errs = append(errs, err)
 		}
 		if (s.ConsumerKey != "" || s.ConsumerSecret != "") && isHTTPURL(s.Source) &&
 			!strings.EqualFold(urlScheme(s.Source), "https") {
@@ -122,6 +112,18 @@ func (c Config) validateAPIAccess() []error {
 		}
 	}
 	return errs
+}
+
+// validatePair refuses one of two settings that go together (an id and its
+// secret) set without the other, naming both as the operator set them.
+func (c Config) validatePair(entry, idNoun, idKey, id, secretNoun, secretKey, secret, noun, name string) error {
+	switch {
+	case id != "" && secret == "":
+		return fmt.Errorf("%s: a %s needs its %s (%s) for %s %q", c.Source(entry+idKey), idNoun, secretNoun, c.Source(entry+secretKey), noun, name)
+	case id == "" && secret != "":
+		return fmt.Errorf("%s: a %s needs its %s (%s) for %s %q", c.Source(entry+secretKey), secretNoun, idNoun, c.Source(entry+idKey), noun, name)
+	}
+	return nil
 }
 
 func urlScheme(s string) string {
