@@ -105,7 +105,6 @@ func (db *DB) RecordAttempts(ctx context.Context, as []Attempt) error {
 // (when not nil) in the same transaction after them, which it sees: the
 // queue finishes there the jobs that the attempts left nothing to do.
 func (db *DB) RecordAttemptsThen(ctx context.Context, as []Attempt, then func(tx *sql.Tx) error) error {
-	db.prepare(ctx)
 	now := db.now()
 	// Items, then orders, in id order: every process locks rows in the same
 	// order, so concurrent jobs cannot deadlock.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
 // DB is the receiver's database.
@@ -25,7 +25,6 @@ type DB struct {
 	// listen is a pgx pool for the job queue's LISTEN connections (PostgreSQL only).
 	listen *pgxpool.Pool
 	url    string
-	stmtCache
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
 }
@@ -142,10 +141,7 @@ func openSQLite(ctx context.Context, databaseURL string, opts Options) (*DB, err
 	if opts.Existing {
 		q.Set("mode", "rw") // SQLite's own: fail rather than create the file
 	}
-	db, err := sql.Open("sqlite", sqliteURI(path)+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
+	db := sql.OpenDB(sqliteConnector{dsn: sqliteURI(path) + "?" + q.Encode(), drv: &sqlite.Driver{}})
 	// One connection: SQLite has one writer, and the job queue shares this
 	// pool. Never use the pool while holding a transaction on it.
 	db.SetMaxOpenConns(1)

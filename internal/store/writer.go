@@ -147,9 +147,8 @@ func (w *Writer) Close() {
 	w.wg.Wait()
 }
 
-// loop writes batch after batch until Close; after each, it prepares the
-// statements the batch asked for, between transactions as prepare must be.
-// A batch holds accepted deliveries, or, when none is waiting, others.
+// loop writes batch after batch until Close. A batch holds accepted
+// deliveries, or, when none is waiting, others.
 func (w *Writer) loop() {
 	reqs, others := w.reqs, w.others // nil once closed and drained
 	for reqs != nil || others != nil {
@@ -189,7 +188,6 @@ func (w *Writer) loop() {
 		w.last.Store(time.Now().UnixNano())
 		w.write(batch)
 		w.last.Store(time.Now().UnixNano())
-		w.db.prepare(context.Background())
 	}
 }
 
