@@ -93,19 +93,26 @@ func unnestInsert(q *strings.Builder, into insertInto, rows [][]any, n int) []an
 // per type, and returns the columns as its arguments.
 func unnestColumns(q *strings.Builder, types []string, rows [][]any, n int) []any {
 	q.WriteString("unnest(")
-	columns := make([]any, len(types))
 	for j, t := range types {
 		if j > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("$" + strconv.Itoa(n+j+1) + "::" + t + "[]")
+	}
+	q.WriteString(")")
+	return transpose(rows, len(types))
+}
+
+// transpose returns rows of width values as width columns, each a []any.
+func transpose(rows [][]any, width int) []any {
+	columns := make([]any, width)
+	for j := range columns {
 		column := make([]any, len(rows))
 		for i, row := range rows {
 			column[i] = row[j]
 		}
 		columns[j] = column
 	}
-	q.WriteString(")")
 	return columns
 }
 
@@ -174,25 +181,33 @@ func insertKeyed[K comparable](ctx context.Context, db *DB, tx *sql.Tx, into ins
 // and their items with multi-row statements; snapshots of orders stored
 // before, and refunds, one by one (lifecycle.go); then every delivery.
 // Requests come sorted by order, so that writers lock orders in the same
-// sequence.
+// sequence. On PostgreSQL the keys, the new orders, their items and their
+// deliveries go in one statement (saveBatchPostgres).
 func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) error {
 	now := db.now()
+	if db.dialect == Postgres {
+		return db.saveBatchPostgres(ctx, tx, batch, now)
+	}
 	if err := db.insertDeliveryKeys(ctx, tx, batch, now); err != nil {
 		return err
 	}
-	if db.dialect == Postgres {
-		if err := db.insertNewOrdersWithItems(ctx, tx, batch, now); err != nil {
-			return err
-		}
-	} else {
-		fresh, err := db.insertNewOrders(ctx, tx, batch, now)
-		if err != nil {
-			return err
-		}
-		if err := db.insertNewItems(ctx, tx, fresh, now); err != nil {
-			return err
-		}
+	fresh, err := db.insertNewOrders(ctx, tx, batch, now)
+	if err != nil {
+		return err
 	}
+	if err := db.insertNewItems(ctx, tx, fresh, now); err != nil {
+		return err
+	}
+	if err := db.applyToStored(ctx, tx, batch, now); err != nil {
+		return err
+	}
+	return db.insertDeliveries(ctx, tx, batch)
+}
+
+// applyToStored applies the batch's accepted deliveries that created no
+// order to their orders, one by one: redeliveries find their order,
+// refunds and snapshots go through lifecycle.go.
+func (db *DB) applyToStored(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) error {
 	for _, r := range batch {
 		if r.accepted == nil || r.res.NewOrder {
 			continue
@@ -210,7 +225,7 @@ func (db *DB) saveBatch(ctx context.Context, tx *sql.Tx, batch []*writeRequest) 
 			return err
 		}
 	}
-	return db.insertDeliveries(ctx, tx, batch)
+	return nil
 }
 
 type orderKey struct {
@@ -249,13 +264,18 @@ func newOrderRows(batch []*writeRequest, now time.Time) [][]any {
 	var rows [][]any
 	for _, r := range batch {
 		if r.createsOrder() {
-			a := r.accepted
-			o := a.Order
-			rows = append(rows, []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*a), now, now,
-				snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund})
+			rows = append(rows, newOrderRow(r, now))
 		}
 	}
 	return rows
+}
+
+// newOrderRow is the ordersInsert row of a snapshot's order.
+func newOrderRow(r *writeRequest, now time.Time) []any {
+	a := r.accepted
+	o := a.Order
+	return []any{o.Platform, o.Source, o.ID, o.Email, newOrderStatus(*a), now, now,
+		snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund}
 }
 
 // freshOrders sets the OrderID of the requests whose order was inserted,
@@ -338,72 +358,6 @@ func enqueueNewItems(fresh []*writeRequest, ids map[newItemKey]int64) {
 			}
 		}
 	}
-}
-
-// insertNewOrdersWithItems does what insertNewOrders and insertNewItems do,
-// on PostgreSQL, in one statement: the items, given with their order's key,
-// are inserted for the orders the statement inserts, in the order given.
-func (db *DB) insertNewOrdersWithItems(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) error {
-	orders := newOrderRows(batch, now)
-	if len(orders) == 0 {
-		return nil
-	}
-	// Items for the first request of each order only: the one that creates it.
-	var items [][]any
-	first := map[orderKey]bool{}
-	for _, r := range batch {
-		if !r.createsOrder() {
-			continue
-		}
-		o := r.accepted.Order
-		k := orderKey{o.Platform, o.Source, o.ID}
-		if first[k] {
-			continue
-		}
-		first[k] = true
-		for _, row := range newItemRows(r, now) {
-			items = append(items, append([]any{o.Platform, o.Source, o.ID}, row...))
-		}
-	}
-	var q strings.Builder
-	q.WriteString("WITH o AS (")
-	args := unnestInsert(&q, ordersInsert, orders, 0)
-	q.WriteString(` ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id, platform, source, external_id),
-	i AS (INSERT INTO items (order_id, line_item_id, sku, email, course_id, mode, line_quantity, status, want, created_at, updated_at)
-		SELECT o.id, x.line_item_id, x.sku, x.email, x.course_id, x.mode, x.line_quantity, x.status, x.want, x.created_at, x.updated_at
-		FROM `)
-	itemTypes := append([]string{"text", "text", "bigint"}, itemsInsert.types[1:]...)
-	args = append(args, unnestColumns(&q, itemTypes, items, len(args))...)
-	q.WriteString(` WITH ORDINALITY AS x (platform, source, external_id, line_item_id, sku, email, course_id, mode, line_quantity,
-			status, want, created_at, updated_at, n)
-		JOIN o ON o.platform = x.platform AND o.source = x.source AND o.external_id = x.external_id ORDER BY x.n
-		ON CONFLICT (order_id, sku, email) DO NOTHING RETURNING id, order_id, sku, email)
-	SELECT false, id, platform, source, external_id, '', '' FROM o
-	UNION ALL SELECT true, id, '', '', order_id, sku, email FROM i`)
-	orderIDs, itemIDs := map[orderKey]int64{}, map[newItemKey]int64{}
-	rs, err := tx.QueryContext(ctx, q.String(), args...)
-	if err == nil {
-		err = scanAll(rs, func(rs *sql.Rows) error {
-			var item bool
-			var id, n int64
-			var platform enroll.Platform
-			var source, sku, email string
-			if err := rs.Scan(&item, &id, &platform, &source, &n, &sku, &email); err != nil {
-				return err
-			}
-			if item {
-				itemIDs[newItemKey{n, sku, email}] = id
-			} else {
-				orderIDs[orderKey{platform, source, n}] = id
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("insert %d orders and %d items: %w", len(orders), len(items), err)
-	}
-	enqueueNewItems(freshOrders(batch, orderIDs), itemIDs)
-	return nil
 }
 
 // insertDeliveries records every request's delivery and sets its

@@ -36,24 +36,7 @@ func compareKeys(a, b deliveryKey) int {
 // delivery of the batch. Keys are inserted in key order, so that writers
 // on several processes take their locks in the same order.
 func (db *DB) insertDeliveryKeys(ctx context.Context, tx *sql.Tx, batch []*writeRequest, now time.Time) error {
-	owner := map[deliveryKey]*writeRequest{}
-	var keys []deliveryKey
-	for _, r := range batch {
-		if r.accepted == nil {
-			continue
-		}
-		o := r.accepted.Order
-		for _, k := range r.accepted.Keys {
-			dk := deliveryKey{o.Platform, o.Source, k}
-			if first, ok := owner[dk]; ok {
-				r.res.Redelivered = r.res.Redelivered || first != r
-				continue
-			}
-			owner[dk] = r
-			keys = append(keys, dk)
-		}
-	}
-	slices.SortFunc(keys, compareKeys)
+	keys, owner := batchKeys(batch)
 	for len(keys) > 0 {
 		n := 1 // the keys of the first shop
 		for n < len(keys) && keys[n].platform == keys[0].platform && keys[n].source == keys[0].source {
@@ -72,6 +55,32 @@ func (db *DB) insertDeliveryKeys(ctx context.Context, tx *sql.Tx, batch []*write
 		}
 	}
 	return nil
+}
+
+// batchKeys returns the keys of the batch's accepted deliveries, each
+// once, in key order, with the delivery that owns each (the first that
+// carries it), and marks Redelivered each delivery carrying a key that an
+// earlier delivery of the batch owns.
+func batchKeys(batch []*writeRequest) ([]deliveryKey, map[deliveryKey]*writeRequest) {
+	owner := map[deliveryKey]*writeRequest{}
+	var keys []deliveryKey
+	for _, r := range batch {
+		if r.accepted == nil {
+			continue
+		}
+		o := r.accepted.Order
+		for _, k := range r.accepted.Keys {
+			dk := deliveryKey{o.Platform, o.Source, k}
+			if first, ok := owner[dk]; ok {
+				r.res.Redelivered = r.res.Redelivered || first != r
+				continue
+			}
+			owner[dk] = r
+			keys = append(keys, dk)
+		}
+	}
+	slices.SortFunc(keys, compareKeys)
+	return keys, owner
 }
 
 // redelivered records the keys of one delivery of a shop and reports

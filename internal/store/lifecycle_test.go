@@ -469,6 +469,9 @@ func TestDeliveryKeys(t *testing.T) {
 			{[]store.BatchRequest{order(1, "webhook:w1", "event:e1"), order(1, "webhook:w1c", "event:e1"),
 				order(4, "webhook:w4"), order(5)}, []bool{true, true, false, false}},
 			{[]store.BatchRequest{order(4, "webhook:w4", "event:e4"), order(5)}, []bool{true, false}},
+			// A new order whose first delivery carries a key accepted before:
+			// the next one creates it.
+			{[]store.BatchRequest{order(6, "webhook:w2"), order(6, "webhook:w6"), order(7, "event:e7")}, []bool{true, false, false}},
 		}
 		enqueued := 0
 		for b, batch := range batches {
@@ -495,12 +498,12 @@ func TestDeliveryKeys(t *testing.T) {
 				}
 			}
 		}
-		if enqueued != 5 || len(rec.enqueued()) != 5 {
-			t.Errorf("%d items enqueued (%d by the answers); want one for each of 5 orders", len(rec.enqueued()), enqueued)
+		if enqueued != 7 || len(rec.enqueued()) != 7 {
+			t.Errorf("%d items enqueued (%d by the answers); want one for each of 7 orders", len(rec.enqueued()), enqueued)
 		}
 		var n int
-		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM delivery_keys`).Scan(&n); err != nil || n != 9 {
-			t.Errorf("%d delivery keys stored (%v); want 9", n, err)
+		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM delivery_keys`).Scan(&n); err != nil || n != 11 {
+			t.Errorf("%d delivery keys stored (%v); want 11", n, err)
 		}
 	})
 }
