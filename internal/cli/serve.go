@@ -25,9 +25,11 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 // Group commit: how many goroutines write webhooks (PostgreSQL; SQLite has
-// one writer) and how many webhooks one transaction stores at most.
+// one writer) and how many webhooks one transaction stores at most. Two
+// writers keep a batch in flight while the other waits for its commit;
+// more make smaller batches, each paying the same round trips.
 const (
-	writerCount = 4
+	writerCount = 2
 	maxBatch    = 256
 )
 
