@@ -178,3 +178,91 @@ func TestSweptJobsEndWithTheCall(t *testing.T) {
 		}
 	})
 }
+
+// Items tried during an outage wait for a retry, a job each. Once the LMS
+// answers again their jobs are woken, and the first calls take them all,
+// BatchSize a call, ending the jobs whose items they did: the backlog
+// drains at the LMS's pace, not a queue turn and a call per job.
+func TestBacklogOfAnOutageDrainsInFullCalls(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		lms := edxtest.New(t)
+		lms.SetDown(true)
+		client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
+		q, err := jobs.New(db, client, jobs.Options{Workers: 2, BatchSize: 50, PollInterval: 20 * time.Millisecond,
+			RetryDelay: time.Hour, MaxRetryDelay: 2 * time.Hour,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		const orders = 120
+		save := func(i int) {
+			t.Helper()
+			_, err := db.SaveAccepted(ctx, store.Accepted{
+				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+				Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: int64(i + 1), Paid: true,
+					Items: []enroll.Item{item("course-v1:Org+A+1", fmt.Sprintf("a%d@example.com", i))}},
+			}, q.Enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range orders {
+			save(i)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for retryableJobs(t, db) < orders && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := itemsIn(t, db, enroll.ItemRetrying); n != orders {
+			t.Fatalf("%d of %d items tried during the outage", n, orders)
+		}
+
+		// The LMS is back; a new order's call finds it so.
+		lms.SetDown(false)
+		save(orders)
+		for (lms.Enrollments() < orders+1 || queuedJobs(t, db) > 0) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := lms.Enrollments(); got != orders+1 {
+			t.Fatalf("%d of %d learners enrolled", got, orders+1)
+		}
+		if n := queuedJobs(t, db); n > 0 {
+			t.Errorf("%d jobs left to run", n)
+		}
+		calls := 0
+		for _, c := range lms.Calls() {
+			if c.Status == 200 {
+				calls++
+			}
+		}
+		// The new order's call, then three of 50, 50 and 20; a few more when
+		// the two workers' calls split the backlog between them.
+		if calls > 8 {
+			t.Errorf("%d calls answered for %d learners, want at most 8", calls, orders+1)
+		}
+		for i := range orders + 1 {
+			if n := lms.EnrollCount("course-v1:Org+A+1", fmt.Sprintf("a%d@example.com", i)); n != 1 {
+				t.Errorf("a%d enrolled %d times", i, n)
+			}
+		}
+	})
+}
+
+// itemsIn counts the items in a status.
+func itemsIn(t *testing.T, db *store.DB, s enroll.ItemStatus) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), `SELECT count(*) FROM items WHERE status = $1`, s).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -47,6 +47,7 @@ type Worker struct {
 	lmsTrouble atomic.Bool            // a call failed for want of the LMS since the last answered one
 	wake       chan struct{}          // holds one request to wake waiting jobs; the queue's wake loop takes it
 	lastWake   time.Time              // when waiting jobs were last woken; the wake loop's own
+	wokenAt    atomic.Int64           // the last wake's start by the database's clock, Unix ns; 0 before any
 }
 
 // NextRetry spaces transient failures out exponentially. A job rescued
@@ -63,17 +64,21 @@ func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
 // doubled for each earlier attempt, ±20 % jitter so that items failed
 // together do not retry together, never above max.
 func Backoff(base, max time.Duration, attempt int) time.Duration {
-	d := max
+	d := time.Duration(float64(backoffStep(base, max, attempt)) * (0.8 + 0.4*rand.Float64()))
+	return min(d, max)
+}
+
+// backoffStep is Backoff without its jitter.
+func backoffStep(base, max time.Duration, attempt int) time.Duration {
 	if attempt < 1 {
 		attempt = 1
 	}
 	if attempt <= 40 {
 		if b := base << (attempt - 1); b > 0 && b < max {
-			d = b
+			return b
 		}
 	}
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	return min(d, max)
+	return max
 }
 
 // outcome is what one attempt came to for one item.
@@ -88,8 +93,9 @@ type outcome struct {
 }
 
 // Work makes one attempt at bringing each of the job's items that is not
-// done to its desired state, as it reads it now, together with other pending items of the same SKUs that no job
-// holds (up to BatchSize per call), and records each item's outcome. An
+// done to its desired state, as it reads it now, together with other items
+// of the same SKUs that no job holds, pending or due for a retry (up to
+// BatchSize per call), and records each item's outcome. An
 // item left without a final answer is given back unrecorded when it is
 // another job's, or when the queue is stopping: its own job runs again.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
@@ -224,6 +230,9 @@ func (w *Worker) wakeRetrying(ctx context.Context, client *river.Client[*sql.Tx]
 		return
 	}
 	w.lastWake = now
+	// From now on a call may take the items of the jobs woken here (claim):
+	// their jobs would run them now anyway.
+	w.wokenAt.Store(w.db.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(ctx, wakeTimeout)
 	defer cancel()
 	params := river.NewJobListParams().Kinds(Args{}.Kind()).States(rivertype.JobStateRetryable).First(wakePage)
@@ -235,7 +244,11 @@ func (w *Worker) wakeRetrying(ctx context.Context, client *river.Client[*sql.Tx]
 			return
 		}
 		for _, job := range res.Jobs {
-			if _, err := client.JobRetry(ctx, job.ID); err != nil {
+			_, err := client.JobRetry(ctx, job.ID)
+			switch {
+			case errors.Is(err, rivertype.ErrNotFound):
+				continue // a call has done its items since the listing, and ended it
+			case err != nil:
 				w.wakeStopped(ctx, err, woken)
 				return
 			}
@@ -335,7 +348,8 @@ func (w *Worker) holdForIngest(ctx context.Context) {
 }
 
 // claim takes the job's items that are not done and that no other job
-// holds, and pending items of the same SKUs to fill each call; busy tells
+// holds, and items of the same SKUs to fill each call, pending ones and
+// retrying ones due again (retryDue); busy tells
 // that another job holds some of this job's items. Claims last RescueAfter,
 // not just JobTimeout: a job records its answers after its deadline, and
 // an item whose answer is being recorded must not be sent again.
@@ -360,11 +374,12 @@ func (w *Worker) claim(ctx context.Context, items []store.Work) (_, extra []stor
 			perSKU[it.SKU]++
 		}
 	}
+	due := w.retryDue()
 	for sku, n := range perSKU {
 		if n >= w.opts.BatchSize || sku == "" {
 			continue
 		}
-		ids, err := w.db.ClaimPending(ctx, sku, w.opts.BatchSize-n, w.opts.RescueAfter)
+		ids, err := w.db.ClaimPending(ctx, sku, w.opts.BatchSize-n, w.opts.RescueAfter, due)
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -375,6 +390,37 @@ func (w *Worker) claim(ctx context.Context, items []store.Work) (_, extra []stor
 	}
 	extra = slices.DeleteFunc(extra, func(it store.Work) bool { return it.Status.Done() })
 	return items, extra, busy, nil
+}
+
+// retryDue tells ClaimPending which retrying items a call may take with
+// its own: those whose jobs are due to run them now, so that a backlog
+// left by an outage drains in full calls, not in a queue turn per job.
+// An item with k tries is due once the longest backoff its job could have
+// drawn after the k-th attempt has passed since it (a job waiting behind
+// others in the queue), or when its last attempt came before the last wake
+// (the LMS answered again, and its job was made to run now). Taken this
+// way, an item is tried no sooner than its own job would try it; an
+// answer short of final is not recorded for it (Work), so its attempts are
+// spent by its own job alone and MaxAttempts keeps its meaning. None while
+// the LMS is failing: the call would fail them too.
+func (w *Worker) retryDue() []time.Time {
+	if w.lmsTrouble.Load() {
+		return nil
+	}
+	now, woken := w.db.Now(), time.Unix(0, w.wokenAt.Load())
+	var due []time.Time
+	for k := 1; k < w.opts.MaxAttempts; k++ {
+		step := backoffStep(w.opts.RetryDelay, w.opts.MaxRetryDelay, k)
+		at := now.Add(-min(step/5*6, w.opts.MaxRetryDelay)) // the ceiling of Backoff's jitter
+		if woken.After(at) {
+			at = woken
+		}
+		due = append(due, at)
+		if step == w.opts.MaxRetryDelay {
+			break // the same for every later attempt
+		}
+	}
+	return due
 }
 
 // release gives back claims without recording an attempt. Should that fail

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openedx-webhook-receiver/webhook-receiver/internal/enroll"
@@ -208,20 +210,60 @@ func (db *DB) skipLocked() string {
 	return ""
 }
 
-// ClaimPending claims up to limit pending items of a SKU that no job holds,
-// so that one call can enroll them with a job's own. Items sold in a mode
-// are left to their own jobs: they go one learner per call.
-func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration) ([]int64, error) {
+// ClaimPending claims up to limit items of a SKU that no job holds, so
+// that one call can enroll them with a job's own: pending items, and
+// retrying items that retryDue says are due again, oldest first. An item
+// with k counted tries is due when its last attempt was at or before
+// retryDue[k-1] (the last element for more tries); nil takes pending items
+// only. Items sold in a mode are left to their own jobs: they go one
+// learner per call.
+func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration, retryDue []time.Time) ([]int64, error) {
 	now := db.now()
-	// The outer conditions repeat the inner ones: on PostgreSQL a row another
-	// job changed meanwhile is checked again against them, not the subquery.
-	// The rows are picked once, in a CTE: PostgreSQL may run a subquery in
-	// IN again for each row it updates, and with SKIP LOCKED each run passes
-	// over the rows the last one locked, claiming far more than limit.
-	return db.claim(ctx, `WITH picked AS (
+	p := params{args: []any{now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit}}
+	if len(retryDue) == 0 {
+		// The outer conditions repeat the inner ones: on PostgreSQL a row another
+		// job changed meanwhile is checked again against them, not the subquery.
+		// The rows are picked once, in a CTE: PostgreSQL may run a subquery in
+		// IN again for each row it updates, and with SKIP LOCKED each run passes
+		// over the rows the last one locked, claiming far more than limit.
+		return db.claim(ctx, `WITH picked AS (
 		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 AND mode = '' ORDER BY id LIMIT $5`+db.skipLocked()+`)
 		UPDATE items SET claim_expires = $1 WHERE id IN (SELECT id FROM picked)
-		AND status = $3 AND claim_expires < $4 RETURNING id`, now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit)
+		AND status = $3 AND claim_expires < $4 RETURNING id`, p.args...)
+	}
+	retrying := p.add(enroll.ItemRetrying)
+	due := dueCondition(&p, retryDue)
+	// Each status is picked on its own, in id order, so that each pick
+	// walks the (sku, status) index and stops at limit; the oldest of both
+	// make the claim.
+	return db.claim(ctx, `WITH due AS (
+		SELECT id FROM items WHERE sku = $2 AND status = `+retrying+` AND claim_expires < $4 AND mode = '' AND (`+due+`)
+		ORDER BY id LIMIT $5`+db.skipLocked()+`),
+	pending AS (
+		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 AND mode = '' ORDER BY id LIMIT $5`+db.skipLocked()+`),
+	picked AS (SELECT id FROM due UNION ALL SELECT id FROM pending ORDER BY id LIMIT $5)
+		UPDATE items SET claim_expires = $1 WHERE id IN (SELECT id FROM picked)
+		AND status IN ($3, `+retrying+`) AND claim_expires < $4 RETURNING id`, p.args...)
+}
+
+// dueCondition is the SQL condition on an item's tries and last attempt
+// (updated_at) that retryDue describes.
+func dueCondition(p *params, retryDue []time.Time) string {
+	conds := make([]string, len(retryDue))
+	for i, at := range retryDue {
+		tries := "tries = " + strconv.Itoa(i+1)
+		switch {
+		case len(retryDue) == 1:
+			tries = "TRUE"
+		case i == 0:
+			tries = "tries <= 1"
+		case i == len(retryDue)-1:
+			tries = "tries >= " + strconv.Itoa(i+1)
+		}
+		// In UTC, as updated_at is written: SQLite compares the text.
+		conds[i] = "(" + tries + " AND updated_at <= " + p.add(at.UTC()) + ")"
+	}
+	return strings.Join(conds, " OR ")
 }
 
 // Release gives up claims without recording an attempt, in one statement:

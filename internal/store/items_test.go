@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,6 +115,80 @@ func TestRedeliveryKeepsAConfiguredCourse(t *testing.T) {
 		w, err := db.WorkFor(ctx, id)
 		if err != nil || w.Status != enroll.ItemPending || w.CourseID != "course-v1:Org+Py+1" || w.Mode != "verified" {
 			t.Errorf("after the redelivery: %+v, %v; want pending in the configured course and mode", w, err)
+		}
+	})
+}
+
+// A call fills up with items of its SKU that no job holds: pending ones,
+// and retrying ones only as retryDue says they are due again (by their
+// tries and last attempt), the oldest first; never failed ones.
+func TestClaimPendingTakesRetryingItemsDueAgain(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC)
+		clock := t0
+		db.Now = func() time.Time { return clock }
+		var rec recorder
+		ids := map[string]int64{}
+		for i, name := range []string{"once", "twice", "failed", "later", "pending"} {
+			res, err := db.SaveAccepted(ctx, order(int64(700+i), itemA), rec.enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[name] = res.Enqueued[0]
+		}
+		retry := store.Attempt{Outcome: enroll.OutcomeRetry, HTTPStatus: 503, Status: enroll.ItemRetrying, Counted: true}
+		for _, a := range []struct {
+			name string
+			at   time.Time
+			a    store.Attempt
+		}{
+			{"once", t0, retry}, {"twice", t0, retry}, {"twice", t0, retry},
+			{"failed", t0, store.Attempt{Outcome: enroll.OutcomeFailed, Status: enroll.ItemFailed, Counted: true}},
+			{"later", t0.Add(time.Minute), retry},
+		} {
+			clock = a.at
+			a.a.ItemID = ids[a.name]
+			mustRecord(t, db, a.a)
+		}
+		clock = t0.Add(time.Hour)
+		claim := func(limit int, due ...time.Time) []int64 {
+			t.Helper()
+			got, err := db.ClaimPending(ctx, itemA.SKU, limit, time.Minute, due)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Release(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		tests := []struct {
+			name  string
+			limit int
+			due   []time.Time
+			want  []string
+		}{
+			{"pending only", 10, nil, []string{"pending"}},
+			{"one try due, two not", 10, []time.Time{t0, t0.Add(-time.Second)}, []string{"once", "pending"}},
+			{"both due, the later not yet", 10, []time.Time{t0, t0}, []string{"once", "twice", "pending"}},
+			{"one cut-off for all tries", 10, []time.Time{t0.Add(time.Minute)}, []string{"once", "twice", "later", "pending"}},
+			{"a cut-off in another time zone", 10, []time.Time{t0.Add(time.Minute).In(time.FixedZone("UTC-5", -5*3600))},
+				[]string{"once", "twice", "later", "pending"}},
+			{"the oldest first", 2, []time.Time{t0.Add(time.Minute)}, []string{"once", "twice"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var want []int64
+				for _, name := range tt.want {
+					want = append(want, ids[name])
+				}
+				got := claim(tt.limit, tt.due...)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("claimed %v, want %v (%v)", got, want, tt.want)
+				}
+			})
 		}
 	})
 }
