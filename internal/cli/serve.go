@@ -25,11 +25,12 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 // Group commit: how many goroutines write webhooks (PostgreSQL; SQLite has
-// one writer) and how many webhooks one transaction stores at most. Two
-// writers keep a batch in flight while the other waits for its commit;
-// more make smaller batches, each paying the same round trips.
+// one writer) and how many webhooks one transaction stores at most. One
+// writer on PostgreSQL too: a batch costs the same round trips whatever its
+// size, and more writers make smaller batches that each pay them, and
+// take more of the CPU the database and the enrollment workers need.
 const (
-	writerCount = 2
+	writerCount = 1
 	maxBatch    = 256
 )
 
