@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,4 +267,78 @@ func itemsIn(t *testing.T, db *store.DB, s enroll.ItemStatus) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A retrying item whose backoff has passed fills another job's call. When
+// the LMS answers it short of final again (its learner's own error), the
+// answer is not recorded, yet the item was sent: it is not due again, for
+// the calls that follow, before a backoff has passed once more. Else every
+// call of its SKU sends it, far more often than its own job would.
+func TestItemTriedInAnotherCallWaitsItsBackoff(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		var ahead atomic.Int64 // how far the database's clock runs ahead
+		db.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		lms := edxtest.New(t)
+		lms.SetIdentifier("stuck@example.com", edxtest.Error)
+		client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
+		q, err := jobs.New(db, client, jobs.Options{Workers: 1, BatchSize: 50, PollInterval: 20 * time.Millisecond,
+			RetryDelay: time.Hour, MaxRetryDelay: 2 * time.Hour,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		save := func(id int64, email string) {
+			t.Helper()
+			_, err := db.SaveAccepted(ctx, store.Accepted{
+				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+				Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true,
+					Items: []enroll.Item{item("course-v1:Org+A+1", email)}},
+			}, q.Enqueue)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		sent := func() int {
+			n := 0
+			for _, c := range lms.Calls() {
+				if slices.Contains(c.Identifiers, "stuck@example.com") {
+					n++
+				}
+			}
+			return n
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		save(1, "stuck@example.com")
+		for itemsIn(t, db, enroll.ItemRetrying) < 1 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Its backoff (at most 1.2 h) has passed: the next call takes it.
+		ahead.Store(int64(2 * time.Hour))
+		const orders = 5
+		for i := range orders {
+			save(int64(i+2), fmt.Sprintf("a%d@example.com", i))
+			for lms.Enrollments() < i+1 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if got := lms.Enrollments(); got != orders {
+			t.Fatalf("%d of %d learners enrolled", got, orders)
+		}
+		// Its own job's attempt, then the first call after its backoff.
+		if n := sent(); n != 2 {
+			t.Errorf("the retrying learner was sent %d times, want 2", n)
+		}
+		if n := itemsIn(t, db, enroll.ItemRetrying); n != 1 {
+			t.Errorf("%d items retrying, want 1", n)
+		}
+	})
 }

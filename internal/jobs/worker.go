@@ -124,7 +124,8 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	interrupted := errors.Is(ctx.Err(), context.Canceled)
 	var (
 		attempts  []store.Attempt
-		release   []int64
+		release   []int64 // the job's own, the call interrupted
+		sent      []int64 // other jobs' items, sent
 		retry     error
 		snoozeFor time.Duration
 		again     bool
@@ -133,8 +134,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		out := outs[i]
 		if out.status == "" && (interrupted || i >= len(items)) {
 			// Another job's item with no final answer stays that job's to retry.
-			again = again || i < len(items)
-			release = append(release, it.ItemID)
+			if i < len(items) {
+				again, release = true, append(release, it.ItemID)
+			} else {
+				sent = append(sent, it.ItemID)
+			}
 			continue
 		}
 		a := store.Attempt{ItemID: it.ItemID, Outcome: out.name, HTTPStatus: out.httpStatus, Detail: out.detail,
@@ -166,7 +170,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return w.storeTrouble(ctx, err)
 	}
 	w.count(attempts)
-	if err := w.release(ctx, release); err != nil {
+	if err := errors.Join(w.release(ctx, release), w.releaseSent(ctx, sent)); err != nil {
 		return river.JobSnooze(time.Second) // as storeTrouble does; release said why
 	}
 	switch {
@@ -428,7 +432,19 @@ func (w *Worker) retryDue() []time.Time {
 // until their claims expire, RescueAfter after they were taken: the error
 // is logged with their ids, and returned.
 func (w *Worker) release(ctx context.Context, ids []int64) error {
-	err := w.db.Release(context.WithoutCancel(ctx), ids)
+	return w.released(ctx, ids, w.db.Release(context.WithoutCancel(ctx), ids))
+}
+
+// releaseSent is release for items a call sent: their last attempt is
+// now, so that other calls take them again only after their backoff
+// (retryDue), as their own jobs would, although the answer short of final
+// is not recorded.
+func (w *Worker) releaseSent(ctx context.Context, ids []int64) error {
+	return w.released(ctx, ids, w.db.ReleaseSent(context.WithoutCancel(ctx), ids))
+}
+
+// released logs a release's error with the items' ids, and returns it.
+func (w *Worker) released(ctx context.Context, ids []int64, err error) error {
 	if err != nil {
 		w.opts.Logger.ErrorContext(ctx, "enrollment claims not released: the items wait until their claims expire",
 			"item_ids", ids, "claims_expire_within", w.opts.RescueAfter.String(), "error", err)

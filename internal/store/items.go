@@ -280,6 +280,22 @@ func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
 	return nil
 }
 
+// ReleaseSent gives up the claims of items a call sent without an answer
+// to record, and notes the call as their last attempt (updated_at): a
+// retrying item is due for another job's call (ClaimPending) once its
+// backoff has passed since then, not at every call that follows.
+func (db *DB) ReleaseSent(ctx context.Context, itemIDs []int64) error {
+	if len(itemIDs) == 0 {
+		return nil
+	}
+	p := params{args: []any{db.now()}}
+	ids := p.list(slices.Sorted(slices.Values(itemIDs)))
+	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0, updated_at = $1 WHERE id IN (`+ids+`)`, p.args...); err != nil {
+		return fmt.Errorf("release %d items sent: %w", len(itemIDs), err)
+	}
+	return nil
+}
+
 // claim runs a claiming query and marks the NEW orders of the items it
 // returns PROCESSING, in one transaction.
 func (db *DB) claim(ctx context.Context, query string, args ...any) ([]int64, error) {
