@@ -194,29 +194,9 @@ func TestBacklogOfAnOutageDrainsInFullCalls(t *testing.T) {
 		}
 		lms := edxtest.New(t)
 		lms.SetDown(true)
-		client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
-		q, err := jobs.New(db, client, jobs.Options{Workers: 2, BatchSize: 50, PollInterval: 20 * time.Millisecond,
-			RetryDelay: time.Hour, MaxRetryDelay: 2 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer q.Stop(ctx)
+		q := slowRetryQueue(t, db, lms, 2)
 		const orders = 120
-		save := func(i int) {
-			t.Helper()
-			_, err := db.SaveAccepted(ctx, store.Accepted{
-				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
-				Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: int64(i + 1), Paid: true,
-					Items: []enroll.Item{item("course-v1:Org+A+1", fmt.Sprintf("a%d@example.com", i))}},
-			}, q.Enqueue)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		save := func(i int) { saveOneItem(t, db, q, int64(i+1), fmt.Sprintf("a%d@example.com", i)) }
 		for i := range orders {
 			save(i)
 		}
@@ -259,6 +239,38 @@ func TestBacklogOfAnOutageDrainsInFullCalls(t *testing.T) {
 	})
 }
 
+// slowRetryQueue starts a queue of workers against lms whose retries wait
+// an hour or more, so that only a wake or another job's call retries an
+// item during a test; it stops with the test.
+func slowRetryQueue(t *testing.T, db *store.DB, lms *edxtest.LMS, workers int) *jobs.Queue {
+	t.Helper()
+	client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
+	q, err := jobs.New(db, client, jobs.Options{Workers: workers, BatchSize: 50, PollInterval: 20 * time.Millisecond,
+		RetryDelay: time.Hour, MaxRetryDelay: 2 * time.Hour,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	return q
+}
+
+// saveOneItem stores a paid order id with one item of course A for email.
+func saveOneItem(t *testing.T, db *store.DB, q *jobs.Queue, id int64, email string) {
+	t.Helper()
+	_, err := db.SaveAccepted(context.Background(), store.Accepted{
+		Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
+		Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true,
+			Items: []enroll.Item{item("course-v1:Org+A+1", email)}},
+	}, q.Enqueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // itemsIn counts the items in a status.
 func itemsIn(t *testing.T, db *store.DB, s enroll.ItemStatus) int {
 	t.Helper()
@@ -285,28 +297,8 @@ func TestItemTriedInAnotherCallWaitsItsBackoff(t *testing.T) {
 		}
 		lms := edxtest.New(t)
 		lms.SetIdentifier("stuck@example.com", edxtest.Error)
-		client := edx.New(edx.Options{BaseURL: lms.URL, ClientID: lms.ClientID, ClientSecret: lms.ClientSecret, Timeout: 10 * time.Second})
-		q, err := jobs.New(db, client, jobs.Options{Workers: 1, BatchSize: 50, PollInterval: 20 * time.Millisecond,
-			RetryDelay: time.Hour, MaxRetryDelay: 2 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer q.Stop(ctx)
-		save := func(id int64, email string) {
-			t.Helper()
-			_, err := db.SaveAccepted(ctx, store.Accepted{
-				Delivery: store.Delivery{ReceivedAt: time.Now(), Platform: enroll.Shopify, Source: source, Path: "/test", Status: 200},
-				Order: enroll.Order{Platform: enroll.Shopify, Source: source, ID: id, Paid: true,
-					Items: []enroll.Item{item("course-v1:Org+A+1", email)}},
-			}, q.Enqueue)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		q := slowRetryQueue(t, db, lms, 1)
+		save := func(id int64, email string) { saveOneItem(t, db, q, id, email) }
 		sent := func() int {
 			n := 0
 			for _, c := range lms.Calls() {
