@@ -141,7 +141,7 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, head, tail string, ro
 		q.WriteByte(')')
 	}
 	q.WriteString(" " + tail)
-	rs, err := db.txQuery(ctx, tx, q.String(), args...)
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func (db *DB) insertShopKeys(ctx context.Context, tx *sql.Tx, keys []deliveryKey
 		SELECT $1::text, $2::text, value, $3::timestamptz FROM json_array_elements_text($4::json) AS value
 		ON CONFLICT (platform, source, key) DO NOTHING RETURNING key`
 	}
-	rows, err := db.txQuery(ctx, tx, query, keys[0].platform, keys[0].source, now, string(encoded))
+	rows, err := tx.QueryContext(ctx, query, keys[0].platform, keys[0].source, now, string(encoded))
 	if err == nil {
 		var got []string
 		if got, err = scanRows(rows, func(k *string) []any { return []any{k} }); err == nil {
@@ -135,7 +135,7 @@ func (db *DB) insertShopKeys(ctx context.Context, tx *sql.Tx, keys []deliveryKey
 // order as stored, if any.
 func (db *DB) findOrderOf(ctx context.Context, tx *sql.Tx, r *writeRequest) error {
 	o := r.accepted.Order
-	err := db.txQueryRow(ctx, tx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
+	err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
 		o.Platform, o.Source, o.ID).Scan(&r.res.OrderID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("find order %d: %w", o.ID, err)

@@ -133,7 +133,7 @@ func (db *DB) RecordAttemptsThen(ctx context.Context, as []Attempt, then func(tx
 }
 
 func (db *DB) recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time.Time) (orderID int64, err error) {
-	if _, err := db.txExec(ctx, tx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (item_id, at, outcome, http_status, detail)
 		VALUES ($1, $2, $3, $4, $5)`, a.ItemID, now, a.Outcome, a.HTTPStatus, a.Detail); err != nil {
 		return 0, fmt.Errorf("insert attempt of item %d: %w", a.ItemID, err)
 	}
@@ -147,7 +147,7 @@ func (db *DB) recordAttempt(ctx context.Context, tx *sql.Tx, a Attempt, now time
 	}
 	// An attempt made for a desired state the item no longer has leaves it
 	// pending with a fresh budget: its result is history, not the item's state.
-	err = db.txQueryRow(ctx, tx, `UPDATE items SET
+	err = tx.QueryRowContext(ctx, `UPDATE items SET
 		status = CASE WHEN CAST($7 AS TEXT) IN ('', want) THEN CAST($1 AS TEXT) ELSE CAST($8 AS TEXT) END,
 		attempts = attempts + $2,
 		tries = CASE WHEN CAST($7 AS TEXT) IN ('', want) THEN tries + $2 ELSE 0 END,
@@ -166,7 +166,7 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	if err := db.lockOrder(ctx, tx, orderID); err != nil {
 		return err
 	}
-	rows, err := db.txQuery(ctx, tx, `SELECT status FROM items WHERE order_id = $1`, orderID)
+	rows, err := tx.QueryContext(ctx, `SELECT status FROM items WHERE order_id = $1`, orderID)
 	if err != nil {
 		return fmt.Errorf("read items of order %d: %w", orderID, err)
 	}
@@ -176,7 +176,7 @@ func (db *DB) updateOrderStatus(ctx context.Context, tx *sql.Tx, orderID int64, 
 	}
 	// Once a job has begun an order, it is not NEW again (an attempt put off
 	// by a 429 leaves its items pending).
-	_, err = db.txExec(ctx, tx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND NOT (status = $4 AND $1 = $5)`,
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND NOT (status = $4 AND $1 = $5)`,
 		enroll.StatusOf(statuses), now, orderID, enroll.OrderProcessing, enroll.OrderNew)
 	if err != nil {
 		return fmt.Errorf("update order %d: %w", orderID, err)
@@ -220,22 +220,18 @@ func (db *DB) skipLocked() string {
 func (db *DB) ClaimPending(ctx context.Context, sku string, limit int, d time.Duration, retryDue []time.Time) ([]int64, error) {
 	now := db.now()
 	p := params{args: []any{now.Add(d).UnixMilli(), sku, enroll.ItemPending, now.UnixMilli(), limit}}
-	if len(retryDue) == 0 {
-		// The outer conditions repeat the inner ones: on PostgreSQL a row another
-		// job changed meanwhile is checked again against them, not the subquery.
-		// The rows are picked once, in a CTE: PostgreSQL may run a subquery in
-		// IN again for each row it updates, and with SKIP LOCKED each run passes
-		// over the rows the last one locked, claiming far more than limit.
-		return db.claim(ctx, `WITH picked AS (
-		SELECT id FROM items WHERE sku = $2 AND status = $3 AND claim_expires < $4 AND mode = '' ORDER BY id LIMIT $5`+db.skipLocked()+`)
-		UPDATE items SET claim_expires = $1 WHERE id IN (SELECT id FROM picked)
-		AND status = $3 AND claim_expires < $4 RETURNING id`, p.args...)
-	}
 	retrying := p.add(enroll.ItemRetrying)
-	due := dueCondition(&p, retryDue)
+	due := "FALSE" // pending items only
+	if len(retryDue) > 0 {
+		due = dueCondition(&p, retryDue)
+	}
 	// Each status is picked on its own, in id order, so that each pick
 	// walks the (sku, status) index and stops at limit; the oldest of both
-	// make the claim.
+	// make the claim. The rows are picked once, in CTEs: PostgreSQL may run
+	// a subquery in IN again for each row it updates, and with SKIP LOCKED
+	// each run passes over the rows the last one locked, claiming far more
+	// than limit. The outer conditions repeat the inner ones: on PostgreSQL
+	// a row another job changed meanwhile is checked again against them.
 	return db.claim(ctx, `WITH due AS (
 		SELECT id FROM items WHERE sku = $2 AND status = `+retrying+` AND claim_expires < $4 AND mode = '' AND (`+due+`)
 		ORDER BY id LIMIT $5`+db.skipLocked()+`),
@@ -269,15 +265,7 @@ func dueCondition(p *params, retryDue []time.Time) string {
 // Release gives up claims without recording an attempt, in one statement:
 // a job that filled its call with other jobs' items gives them all back.
 func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
-	if len(itemIDs) == 0 {
-		return nil
-	}
-	var p params
-	ids := p.list(slices.Sorted(slices.Values(itemIDs)))
-	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0 WHERE id IN (`+ids+`)`, p.args...); err != nil {
-		return fmt.Errorf("release %d items: %w", len(itemIDs), err)
-	}
-	return nil
+	return db.release(ctx, itemIDs, false)
 }
 
 // ReleaseSent gives up the claims of items a call sent without an answer
@@ -285,13 +273,21 @@ func (db *DB) Release(ctx context.Context, itemIDs []int64) error {
 // retrying item is due for another job's call (ClaimPending) once its
 // backoff has passed since then, not at every call that follows.
 func (db *DB) ReleaseSent(ctx context.Context, itemIDs []int64) error {
+	return db.release(ctx, itemIDs, true)
+}
+
+func (db *DB) release(ctx context.Context, itemIDs []int64, sent bool) error {
 	if len(itemIDs) == 0 {
 		return nil
 	}
-	p := params{args: []any{db.now()}}
+	var p params
+	set, what := "claim_expires = 0", "items"
+	if sent {
+		set, what = set+", updated_at = "+p.add(db.now()), "items sent"
+	}
 	ids := p.list(slices.Sorted(slices.Values(itemIDs)))
-	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET claim_expires = 0, updated_at = $1 WHERE id IN (`+ids+`)`, p.args...); err != nil {
-		return fmt.Errorf("release %d items sent: %w", len(itemIDs), err)
+	if _, err := db.sql.ExecContext(ctx, `UPDATE items SET `+set+` WHERE id IN (`+ids+`)`, p.args...); err != nil {
+		return fmt.Errorf("release %d %s: %w", len(itemIDs), what, err)
 	}
 	return nil
 }

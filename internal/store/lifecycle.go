@@ -72,7 +72,7 @@ type orderFacts struct {
 
 func (db *DB) orderFacts(ctx context.Context, tx *sql.Tx, orderID int64) (orderFacts, error) {
 	var f orderFacts
-	err := db.txQueryRow(ctx, tx, `SELECT email, snapshot_at, shop_status, cancelled, refunded, partial_refund,
+	err := tx.QueryRowContext(ctx, `SELECT email, snapshot_at, shop_status, cancelled, refunded, partial_refund,
 		redacted_at IS NOT NULL FROM orders WHERE id = $1`, orderID).Scan(&f.email, &f.snapshotAt, &f.ShopStatus,
 		&f.Cancelled, &f.Refunded, &f.PartialRefund, &f.redacted)
 	if err != nil {
@@ -108,7 +108,7 @@ func (db *DB) lockLifecycle(ctx context.Context, tx *sql.Tx, orderID int64) erro
 
 // findOrder sets the id of a stored order.
 func (db *DB) findOrder(ctx context.Context, tx *sql.Tx, o enroll.Order, id *int64) error {
-	err := db.txQueryRow(ctx, tx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
+	err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE platform = $1 AND source = $2 AND external_id = $3`,
 		o.Platform, o.Source, o.ID).Scan(id)
 	if err != nil {
 		return fmt.Errorf("find order %d: %w", o.ID, err)
@@ -169,7 +169,7 @@ func (db *DB) applySnapshot(ctx context.Context, tx *sql.Tx, a Accepted, res *Sa
 	}
 	if facts.changedBy(o) {
 		res.changed = true
-		_, err := db.txExec(ctx, tx, `UPDATE orders SET snapshot_at = COALESCE($1, snapshot_at), shop_status = $2,
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET snapshot_at = COALESCE($1, snapshot_at), shop_status = $2,
 			cancelled = $3, refunded = $4, partial_refund = $5,
 			email = CASE WHEN email = '' AND redacted_at IS NULL THEN $6 ELSE email END, updated_at = $7 WHERE id = $8`,
 			snapshotTime(o.At), o.ShopStatus, o.Cancelled, o.Refunded, o.PartialRefund, o.Email, now, res.OrderID)
@@ -191,7 +191,7 @@ func (db *DB) applySnapshot(ctx context.Context, tx *sql.Tx, a Accepted, res *Sa
 // changes nothing.
 func (db *DB) applyRefund(ctx context.Context, tx *sql.Tx, a Accepted, res *SaveResult, now time.Time) error {
 	o, rf := a.Order, a.Refund
-	err := db.txQueryRow(ctx, tx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
+	err := tx.QueryRowContext(ctx, `INSERT INTO orders (platform, source, external_id, email, status, created_at, updated_at)
 		VALUES ($1, $2, $3, '', $4, $5, $5) ON CONFLICT (platform, source, external_id) DO NOTHING RETURNING id`,
 		o.Platform, o.Source, o.ID, enroll.OrderAwaitingPayment, now).Scan(&res.OrderID)
 	switch {
@@ -274,7 +274,7 @@ type itemKey struct{ sku, email string }
 
 // orderItems loads an order's items, in id order.
 func (db *DB) orderItems(ctx context.Context, tx *sql.Tx, orderID int64) ([]lifecycleItem, error) {
-	rows, err := db.txQuery(ctx, tx, `SELECT id, line_item_id, sku, email, status, want, refunded, line_quantity
+	rows, err := tx.QueryContext(ctx, `SELECT id, line_item_id, sku, email, status, want, refunded, line_quantity
 		FROM items WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("read items of order %d: %w", orderID, err)
@@ -331,7 +331,7 @@ func (db *DB) createItems(ctx context.Context, tx *sql.Tx, orderID int64, want [
 // refundedQuantities sums the refunded quantity of each line of an order,
 // over all its refunds.
 func (db *DB) refundedQuantities(ctx context.Context, tx *sql.Tx, orderID int64) (map[int64]int, error) {
-	rows, err := db.txQuery(ctx, tx, `SELECT line_item_id, SUM(quantity) FROM refunds WHERE order_id = $1 GROUP BY line_item_id`, orderID)
+	rows, err := tx.QueryContext(ctx, `SELECT line_item_id, SUM(quantity) FROM refunds WHERE order_id = $1 GROUP BY line_item_id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("read refunds of order %d: %w", orderID, err)
 	}
@@ -444,7 +444,7 @@ func (db *DB) setItem(ctx context.Context, tx *sql.Tx, it lifecycleItem, status 
 	if setCourse {
 		course = *courseID
 	}
-	_, err := db.txExec(ctx, tx, `UPDATE items SET refunded = $1, want = $2, status = $3,
+	_, err := tx.ExecContext(ctx, `UPDATE items SET refunded = $1, want = $2, status = $3,
 		tries = CASE WHEN $4 THEN 0 ELSE tries END,
 		course_id = CASE WHEN $5 THEN CAST($6 AS TEXT) ELSE course_id END, updated_at = $7 WHERE id = $8`,
 		it.refunded, it.want, status, restart, setCourse, course, now, it.id)

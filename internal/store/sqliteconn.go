@@ -57,12 +57,15 @@ type cachingConn struct {
 	stmts map[string]*cachedStmt
 }
 
+// ctxStmt is what a kept statement runs with.
+type ctxStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 type cachedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}
+	stmt    ctxStmt
 	reading bool // its rows are open
 }
 
@@ -80,11 +83,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) *cachedStmt {
 	if err != nil {
 		return nil // the uncached run reports the error
 	}
-	st, ok := ds.(interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	})
+	st, ok := ds.(ctxStmt)
 	if !ok {
 		ds.Close()
 		return nil
